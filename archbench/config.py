@@ -1,0 +1,326 @@
+"""Validated, frozen configuration: hardware profiles, budgets, candidates, the sweep.
+
+Pure: imports neither torch nor onnxruntime, so validation is instant and testable anywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from archbench.errors import ConfigError
+
+PERCENTILES: dict[str, float] = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
+VARIANTS = ("torch", "onnx", "onnx-int8", "onnx-int8-pc", "torch-int8")
+Variant = Literal["torch", "onnx", "onnx-int8", "onnx-int8-pc", "torch-int8"]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+IMPORT_PATTERN = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
+
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+SafeName = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Budget(Frozen):
+    """What a deployment target tolerates. A missing field means no budget on it."""
+
+    latency_ms: PositiveFloat | None = None
+    percentile: Literal["p50", "p90", "p95", "p99"] = "p95"
+    memory_mb: PositiveFloat | None = None
+    min_accuracy: Fraction | None = None
+    max_model_mb: PositiveFloat | None = None
+    min_throughput: PositiveFloat | None = Field(None, description="items per second")
+    min_slice_accuracy: dict[SafeName, Fraction] = Field(default_factory=dict)
+
+    @property
+    def quantile(self) -> float:
+        return PERCENTILES[self.percentile]
+
+
+class MeasureSettings(Frozen):
+    """How long and how carefully one (candidate, variant, profile) is timed."""
+
+    confidence: float = Field(0.99, gt=0.5, lt=1)
+    warmup: int = Field(10, ge=0, le=100_000)
+    min_samples: int = Field(20, ge=5, le=1_000_000)
+    max_samples: int = Field(20_000, ge=5, le=10_000_000)
+    max_seconds: PositiveFloat = 4.0
+    target_rel_width: PositiveFloat = Field(0.05, description="stop when the bound's width/estimate is below")
+    fixed_samples: int | None = Field(None, ge=5, le=10_000_000, description="disable adaptive stopping")
+    timeout_s: PositiveFloat = Field(300.0, description="kill the measuring child after this long")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MeasureSettings:
+        if self.max_samples < self.min_samples:
+            raise ValueError("max_samples must be >= min_samples")
+        return self
+
+
+class UpstreamStage(Frozen):
+    """A pipeline stage before the model (e.g. OCR): consumes latency budget, caps accuracy."""
+
+    name: SafeName
+    latency_ms: float = Field(0.0, ge=0, allow_inf_nan=False)
+    accuracy: Fraction = 1.0
+
+
+class HardwareProfile(Frozen):
+    name: SafeName
+    description: str = ""
+    device: Literal["cpu", "cuda"]
+    threads: int = Field(ge=1, le=1024)
+    cores: list[Annotated[int, Field(ge=0, le=4095)]] | None = None
+    batch_size: int = Field(1, ge=1, le=65536)
+    input_shape: list[Annotated[int, Field(ge=1, le=1_000_000)]] | None = None
+    seq_len: Annotated[int, Field(ge=1, le=1_000_000)] | Literal["real"] | None = None
+    budget: Budget = Field(default_factory=Budget)
+    measure: MeasureSettings = Field(default_factory=MeasureSettings)
+    upstream: list[UpstreamStage] = Field(default_factory=list)
+
+    @field_validator("cores")
+    @classmethod
+    def _unique_cores(cls, cores: list[int] | None) -> list[int] | None:
+        if cores is not None and (not cores or len(set(cores)) != len(cores)):
+            raise ValueError("cores must be a non-empty list of distinct core ids")
+        return cores
+
+
+class TrainSettings(Frozen):
+    epochs: int = Field(30, ge=0, le=10_000)
+    lr: PositiveFloat = 2e-3
+    batch_size: int = Field(64, ge=1, le=65536)
+    seed: int = Field(0, ge=0)
+    weight_decay: float = Field(0.0, ge=0)
+
+
+class MlpParams(Frozen):
+    hidden: list[Annotated[int, Field(ge=1, le=65536)]] = Field(default_factory=lambda: [64])
+    dropout: float = Field(0.0, ge=0, lt=1)
+
+
+class CnnParams(Frozen):
+    channels: list[Annotated[int, Field(ge=1, le=4096)]] = Field(
+        default_factory=lambda: [8, 16], min_length=1
+    )
+    hidden: int = Field(64, ge=1, le=65536)
+
+
+class CandidateBase(Frozen):
+    name: SafeName
+    variants: list[Variant] = Field(default_factory=lambda: ["torch", "onnx"], min_length=1)
+    train: TrainSettings | None = None  # overrides the sweep's training settings
+
+    @field_validator("variants")
+    @classmethod
+    def _unique_variants(cls, variants: list[str]) -> list[str]:
+        if len(set(variants)) != len(variants):
+            raise ValueError("variants must not repeat")
+        return variants
+
+
+class BuiltinCandidate(CandidateBase):
+    kind: Literal["builtin"] = "builtin"
+    family: Literal["mlp", "cnn"]
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("params")
+    @classmethod
+    def _params_fit_family(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        model = {"mlp": MlpParams, "cnn": CnnParams}.get(info.data.get("family", ""))
+        if model is not None:
+            try:
+                model.model_validate(params)
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                where = ".".join(str(p) for p in err["loc"])
+                reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+                raise ValueError(f"{where}: {reason}") from None
+        return params
+
+    def family_params(self) -> MlpParams | CnnParams:
+        return (MlpParams if self.family == "mlp" else CnnParams).model_validate(self.params)
+
+
+class ImportCandidate(CandidateBase):
+    """A PyTorch model from the user's own code. Runs that code, by design (like pytest does)."""
+
+    kind: Literal["import"] = "import"
+    target: str = Field(pattern=IMPORT_PATTERN, description="package.module:factory")
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    trained: bool = Field(False, description="the factory returns trained weights: skip training")
+    weights: str | None = Field(None, description="a .safetensors file to load instead of training")
+
+
+class OnnxCandidate(CandidateBase):
+    kind: Literal["onnx"] = "onnx"
+    path: str
+    variants: list[Variant] = Field(default_factory=lambda: ["onnx"], min_length=1)
+
+    @field_validator("variants")
+    @classmethod
+    def _onnx_only(cls, variants: list[str]) -> list[str]:
+        bad = [v for v in variants if not v.startswith("onnx")]
+        if bad:
+            raise ValueError(f"an .onnx file runs only on ONNX Runtime variants, not {bad}")
+        return variants
+
+
+Candidate = Annotated[BuiltinCandidate | ImportCandidate | OnnxCandidate, Field(discriminator="kind")]
+
+
+class DigitsTaskSpec(Frozen):
+    kind: Literal["digits"] = "digits"
+    test_fraction: float = Field(0.3, gt=0, lt=1)
+    seed: int = Field(0, ge=0)
+
+
+TaskSpec = Annotated[DigitsTaskSpec, Field(discriminator="kind")]
+
+
+class SweepConfig(Frozen):
+    task: TaskSpec = Field(default_factory=DigitsTaskSpec)
+    train: TrainSettings = Field(default_factory=TrainSettings)
+    candidates: list[Candidate] = Field(min_length=1)
+    profiles: list[str] | None = Field(None, description="profile names or paths; default: shipped CPU ones")
+    repeats: int = Field(1, ge=1, le=100, description="interleaved repeats of every measurement")
+
+    @field_validator("candidates")
+    @classmethod
+    def _unique_names(cls, candidates: list[Any]) -> list[Any]:
+        names = [c.name for c in candidates]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"candidate names must be unique, repeated: {', '.join(dupes)}")
+        return candidates
+
+    def train_settings(self, candidate: CandidateBase) -> TrainSettings:
+        return candidate.train or self.train
+
+
+# ---- loading -------------------------------------------------------------------------------------
+
+MAX_CONFIG_BYTES = 1_000_000
+MAX_ALIASES = 100
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Safe-load a YAML file; every failure is a ConfigError naming the file."""
+    import yaml
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(path, "<file>", f"too large ({size} bytes, limit {MAX_CONFIG_BYTES})")
+        text = path.read_text(encoding="utf-8")
+    except ConfigError:
+        raise
+    except FileNotFoundError:
+        raise ConfigError(path, "<file>", "no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "<file>", "is a directory, not a YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "<file>", f"not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise ConfigError(path, "<file>", exc.strerror or str(exc)) from None
+    try:
+        return yaml.load(text, Loader=_bounded_safe_loader())  # a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<yaml>"
+        raise ConfigError(path, where, f"invalid YAML: {exc.problem or exc}") from None
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        raise ConfigError(path, "<yaml>", f"invalid YAML: {exc}") from None
+
+
+@functools.cache
+def _bounded_safe_loader() -> type:
+    import yaml
+
+    class BoundedSafeLoader(yaml.SafeLoader):
+        """SafeLoader that refuses alias bombs ("billion laughs") by counting alias uses."""
+
+        aliases_seen = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+            if self.check_event(yaml.AliasEvent):
+                self.aliases_seen += 1
+                if self.aliases_seen > MAX_ALIASES:
+                    raise yaml.YAMLError(f"more than {MAX_ALIASES} YAML aliases")
+            return super().compose_node(parent, index)
+
+    return BoundedSafeLoader
+
+
+def validate(model: type[Frozen], data: Any, file: str | Path) -> Any:
+    """Validate data against a config model; the first problem becomes a one-line ConfigError."""
+    if not isinstance(data, dict):
+        raise ConfigError(file, "<root>", f"expected a mapping of keys, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        key = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p)) or "<root>"
+        reason = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            reason = "unknown key"
+        elif err["type"] == "missing":
+            reason = "required key is missing"
+        raise ConfigError(file, key, reason) from None
+    except RecursionError:
+        raise ConfigError(file, "<root>", "nested too deeply") from None
+
+
+_UNION_TAGS = {"builtin", "import", "onnx", "digits", "text"}
+
+
+def _is_union_tag(part: Any) -> bool:
+    """Pydantic puts the discriminator value in error locations; users never wrote it as a key."""
+    return isinstance(part, str) and part in _UNION_TAGS
+
+
+def load_profile(path: str | Path) -> HardwareProfile:
+    return validate(HardwareProfile, load_yaml(path), path)
+
+
+def load_sweep_config(path: str | Path) -> SweepConfig:
+    config = validate(SweepConfig, load_yaml(path), path)
+    base = Path(path).resolve().parent
+    for i, cand in enumerate(config.candidates):
+        if isinstance(cand, OnnxCandidate):
+            onnx_path = (base / cand.path) if not Path(cand.path).is_absolute() else Path(cand.path)
+            if not onnx_path.is_file():
+                raise ConfigError(path, f"candidates.{i}.path", f"no such .onnx file: {cand.path}")
+        if isinstance(cand, ImportCandidate) and cand.weights:
+            wpath = Path(cand.weights) if Path(cand.weights).is_absolute() else base / cand.weights
+            if not wpath.is_file():
+                raise ConfigError(path, f"candidates.{i}.weights", f"no such weights file: {cand.weights}")
+    return config.model_copy(update={"candidates": [_resolve_paths(c, base) for c in config.candidates]})
+
+
+def _resolve_paths(cand: Any, base: Path) -> Any:
+    if isinstance(cand, OnnxCandidate) and not Path(cand.path).is_absolute():
+        return cand.model_copy(update={"path": str((base / cand.path).resolve())})
+    if isinstance(cand, ImportCandidate) and cand.weights and not Path(cand.weights).is_absolute():
+        return cand.model_copy(update={"weights": str((base / cand.weights).resolve())})
+    return cand
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")[:64] or "x"

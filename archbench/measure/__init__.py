@@ -1,0 +1,1 @@
+"""Measurement: latency statistics (pure), the timing loop and the isolated child-process runner."""

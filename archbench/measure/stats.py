@@ -1,0 +1,153 @@
+"""Latency statistics and distribution-free percentile decisions. Pure: numpy only.
+
+A latency budget is stated at a percentile (p95 < 10 ms). Whether a candidate meets it is decided on
+order-statistic confidence bounds (binomial, like MLPerf LoadGen's early stopping), never on a point
+estimate: the true p-quantile lies below the k-th smallest of n samples with a probability given by
+the binomial CDF, whatever the latency distribution is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+UNSTABLE_IQR_RATIO = 0.10  # torch.utils.benchmark flags IQR/median above ~10%
+REPORTED_PERCENTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
+
+
+def binomial_cdf(n: int, p: float) -> np.ndarray:
+    """F[k] = P(Bin(n, p) <= k) for k = 0..n, computed in log space (stable for large n)."""
+    k = np.arange(n + 1, dtype=np.float64)
+    # log C(n, k) by the recurrence C(n, k) = C(n, k-1) * (n-k+1) / k, vectorised as a cumulative sum.
+    log_comb = np.concatenate(([0.0], np.cumsum(np.log((n - k[1:] + 1) / k[1:]))))
+    log_pmf = log_comb + k * math.log(p) + (n - k) * math.log1p(-p)
+    peak = log_pmf.max()
+    pmf = np.exp(log_pmf - peak)
+    cdf = np.cumsum(pmf)
+    return np.minimum(cdf / cdf[-1], 1.0)
+
+
+def quantile_bounds(sorted_samples: np.ndarray, q: float, alpha: float) -> tuple[float, float]:
+    """One-sided (1 - alpha) lower and upper confidence bounds on the true q-quantile.
+
+    Upper: the u-th order statistic with P(Bin(n, q) <= u - 1) >= 1 - alpha (inf when n is too small).
+    Lower: the l-th order statistic with P(Bin(n, q) <= l - 1) <= alpha (-inf when n is too small).
+    """
+    n = len(sorted_samples)
+    if n == 0:
+        return -math.inf, math.inf
+    cdf = binomial_cdf(n, q)
+    # cdf[k-1] is P(Bin <= k-1); order statistics are 1-indexed, arrays 0-indexed.
+    upper_idx = int(np.searchsorted(cdf, 1 - alpha, side="left"))  # smallest u-1 with cdf >= 1-alpha
+    upper = float(sorted_samples[upper_idx]) if upper_idx < n else math.inf
+    lower_count = int(np.searchsorted(cdf, alpha, side="right"))  # number of k-1 with cdf <= alpha
+    lower = float(sorted_samples[lower_count - 1]) if lower_count >= 1 else -math.inf
+    return lower, upper
+
+
+def min_samples_to_decide(q: float, confidence: float) -> int:
+    """Fewest samples for which a one-sided upper bound on the q-quantile exists at this confidence.
+
+    The largest sample bounds the q-quantile from above with probability 1 - q**n, so n must satisfy
+    q**n <= 1 - confidence. p95 at 0.99 needs 90 samples; p99 at 0.99 needs 459.
+    """
+    return math.ceil(math.log(1 - confidence) / math.log(q))
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: str  # "pass" | "fail" | "undecided"
+    lower_ms: float
+    upper_ms: float
+    alpha_per_look: float
+
+
+def decide(sorted_ms: np.ndarray, q: float, budget_ms: float | None, alpha: float) -> Decision:
+    lower, upper = quantile_bounds(sorted_ms, q, alpha)
+    if budget_ms is None or upper <= budget_ms:
+        verdict = "pass"
+    elif lower > budget_ms:
+        verdict = "fail"
+    else:
+        verdict = "undecided"
+    return Decision(verdict, lower, upper, alpha)
+
+
+@dataclass(frozen=True)
+class StoppingRule:
+    """When to stop timing: as soon as the budget verdict is certain, or the bound is tight enough.
+
+    Looks happen at geometrically growing sample counts. Each look is a test, so the error budget
+    (1 - confidence) is split over all planned looks (Bonferroni): the chance of any wrong verdict
+    over the whole sequential measurement stays at or below 1 - confidence.
+    """
+
+    q: float
+    confidence: float
+    budget_ms: float | None
+    min_samples: int
+    max_samples: int
+    target_rel_width: float
+    growth: float = 2.0
+
+    def _schedule(self, first: int) -> list[int]:
+        counts = [min(first, self.max_samples)]
+        while counts[-1] < self.max_samples:
+            counts.append(min(self.max_samples, math.ceil(counts[-1] * self.growth)))
+        return counts
+
+    @property
+    def alpha_per_look(self) -> float:
+        # Planned looks counted from the smallest possible first look: an upper bound on the real count.
+        planned = self._schedule(max(self.min_samples, min_samples_to_decide(self.q, self.confidence)))
+        return (1 - self.confidence) / len(planned)
+
+    @property
+    def looks(self) -> list[int]:
+        """Sample counts at which to check; the first is the fewest that can decide at alpha_per_look."""
+        first = max(self.min_samples, min_samples_to_decide(self.q, 1 - self.alpha_per_look))
+        return self._schedule(first)
+
+    def check(self, samples_ms: np.ndarray) -> tuple[bool, Decision, str]:
+        """(stop?, decision, why) for the samples so far; call only at a look."""
+        ordered = np.sort(samples_ms)
+        decision = decide(ordered, self.q, self.budget_ms, self.alpha_per_look)
+        if self.budget_ms is not None and decision.verdict != "undecided":
+            return True, decision, "verdict decided"
+        if self.budget_ms is None and _rel_width(decision, ordered, self.q) <= self.target_rel_width:
+            return True, decision, "bound within target width"
+        if len(ordered) >= self.max_samples:
+            return True, decision, "max samples reached"
+        return False, decision, ""
+
+
+def _rel_width(decision: Decision, ordered: np.ndarray, q: float) -> float:
+    estimate = float(np.quantile(ordered, q))
+    if not math.isfinite(decision.upper_ms) or not math.isfinite(decision.lower_ms) or estimate <= 0:
+        return math.inf
+    return (decision.upper_ms - decision.lower_ms) / estimate
+
+
+def summarize(samples_ms: list[float] | np.ndarray) -> dict[str, float]:
+    """Derived statistics of raw latency samples (ms). The samples are always kept beside them."""
+    arr = np.asarray(samples_ms, dtype=np.float64)
+    if arr.size == 0:
+        return {}
+    q25, q75 = np.quantile(arr, [0.25, 0.75])
+    out = {name: float(np.quantile(arr, q)) for name, q in REPORTED_PERCENTILES.items()}
+    out.update(
+        mean=float(arr.mean()),
+        std=float(arr.std()),
+        min=float(arr.min()),
+        max=float(arr.max()),
+        iqr=float(q75 - q25),
+        n=int(arr.size),
+    )
+    out["iqr_over_median"] = out["iqr"] / out["p50"] if out["p50"] > 0 else math.inf
+    return out
+
+
+def is_unstable(summary: dict[str, float]) -> bool:
+    return summary.get("iqr_over_median", 0.0) > UNSTABLE_IQR_RATIO

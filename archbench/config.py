@@ -115,9 +115,7 @@ class MlpParams(Frozen):
 
 
 class CnnParams(Frozen):
-    channels: list[Annotated[int, Field(ge=1, le=4096)]] = Field(
-        default_factory=lambda: [8, 16], min_length=1
-    )
+    channels: list[Annotated[int, Field(ge=1, le=4096)]] = Field(default_factory=lambda: [8, 16], min_length=1)
     hidden: int = Field(64, ge=1, le=65536)
 
 

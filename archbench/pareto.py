@@ -95,7 +95,8 @@ def objectives(result: Result, profile: HardwareProfile) -> tuple[float, float, 
     acc = result.pipeline_accuracy if profile.upstream else result.accuracy
     latency = result.latency_at(profile.budget.percentile)
     memory = result.peak_memory_mb
-    return (-(acc or 0.0), latency if latency is not None else float("inf"), memory or float("inf"))
+    inf = float("inf")
+    return (-(acc or 0.0), latency if latency is not None else inf, memory if memory is not None else inf)
 
 
 def dominates(a: Sequence[float], b: Sequence[float]) -> bool:

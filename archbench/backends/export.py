@@ -1,0 +1,68 @@
+"""Export to ONNX once per candidate, check it against PyTorch, and derive int8 variants."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from archbench.errors import CandidateError
+
+ATOL, RTOL = 1e-4, 1e-3
+
+
+def export_onnx(module: Any, example: np.ndarray, path: Path, opset: int = 17) -> str:
+    """Export with a dynamic batch axis. TorchScript exporter first (fast); dynamo if it fails."""
+    import torch
+
+    module = module.eval()
+    x = torch.from_numpy(example)
+    errors = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(
+                module, (x,), str(path), input_names=["input"], output_names=["logits"], opset_version=opset,
+                dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False,
+            )  # fmt: skip
+            return "torchscript"
+        except Exception as exc:
+            errors.append(f"torchscript exporter: {exc}")
+        try:
+            torch.onnx.export(
+                module, (x,), str(path), input_names=["input"], output_names=["logits"], opset_version=18,
+                dynamic_shapes=({0: torch.export.Dim("batch")},), external_data=False, dynamo=True,
+            )  # fmt: skip
+            return "dynamo"
+        except Exception as exc:
+            errors.append(f"dynamo exporter: {exc}")
+    raise CandidateError("ONNX export failed: " + " | ".join(" ".join(e.split())[:300] for e in errors))
+
+
+def verify_onnx(module: Any, path: Path, inputs: np.ndarray) -> float:
+    """Largest absolute difference between ONNX Runtime and PyTorch; raise when beyond tolerance."""
+    import onnxruntime as ort
+    import torch
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {sess.get_inputs()[0].name: inputs})[0]
+    with torch.inference_mode():
+        want = module(torch.from_numpy(inputs)).numpy()
+    if got.shape != want.shape:
+        raise CandidateError(f"ONNX output shape {got.shape} != PyTorch {want.shape}")
+    diff = float(np.max(np.abs(got - want))) if got.size else 0.0
+    if not np.allclose(got, want, atol=ATOL, rtol=RTOL):
+        raise CandidateError(f"ONNX export does not match PyTorch: max abs diff {diff:.3g} (atol {ATOL}, rtol {RTOL})")
+    return diff
+
+
+def quantize_onnx(src: Path, dst: Path, per_channel: bool) -> None:
+    """ONNX Runtime dynamic int8 quantisation (weights int8, activations quantised at run time)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    try:
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel)
+    except Exception as exc:
+        raise CandidateError(f"onnxruntime quantize_dynamic failed: {' '.join(str(exc).split())[:300]}") from exc

@@ -1,0 +1,88 @@
+"""Content-addressed cache of builds (weights, exports) and measurements.
+
+A key is the hash of everything that changes the result, so an unchanged sweep rebuilds and
+re-measures nothing, and changing one thing invalidates exactly what depends on it. Entries are
+written atomically; a build directory counts only once its build.json exists, so an interrupted
+build is simply redone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def content_key(*parts: Any) -> str:
+    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("ARCHBENCH_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "archbench"
+
+
+class Cache:
+    def __init__(self, root: Path | None = None, enabled: bool = True) -> None:
+        self.root = Path(root) if root else default_cache_dir()
+        self.enabled = enabled  # False (--fresh): nothing is read; fresh results are still written
+
+    # builds ------------------------------------------------------------------------------------
+    def build_dir(self, key: str) -> Path:
+        return self.root / "builds" / key
+
+    def get_build(self, key: str) -> dict[str, Any] | None:
+        return self._read(self.build_dir(key) / "build.json") if self.enabled else None
+
+    def new_build_dir(self, key: str) -> Path:
+        """A clean directory for a build in progress (a stale half-build is removed first)."""
+        path = self.build_dir(key)
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        return path
+
+    def put_build(self, key: str, build: dict[str, Any]) -> None:
+        atomic_json(self.build_dir(key) / "build.json", build)
+
+    # measurements ------------------------------------------------------------------------------
+    def _measure_path(self, key: str) -> Path:
+        return self.root / "measure" / key[:2] / f"{key}.json"
+
+    def get_measurement(self, key: str) -> dict[str, Any] | None:
+        return self._read(self._measure_path(key)) if self.enabled else None
+
+    def put_measurement(self, key: str, data: dict[str, Any]) -> None:
+        atomic_json(self._measure_path(key), data)
+
+    def data_path(self, fingerprint: str) -> Path:
+        return self.root / "data" / f"{fingerprint}.npz"
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any] | None:
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None  # missing or torn entry: a miss, recomputed
+
+
+def atomic_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, default=str)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

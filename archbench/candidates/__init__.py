@@ -1,0 +1,1 @@
+"""How a CandidateSpec becomes a model: built-in families, import strings, ONNX files."""

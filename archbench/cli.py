@@ -1,0 +1,96 @@
+"""The command line: thin. Each command parses, calls the library, prints. No logic of its own."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from archbench.errors import ArchbenchError
+
+app = typer.Typer(
+    help="Choose a model architecture for real deployment hardware: measure candidates' accuracy, latency "
+    "and memory on hardware profiles and return the Pareto front of feasible models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DEFAULT_CANDIDATES = Path(__file__).parent / "defaults" / "digits.yaml"
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def sweep(
+    candidates: Annotated[
+        Path | None,
+        typer.Option("--candidates", "-c", help="Candidates YAML file (default: the embedded digits sweep)."),
+    ] = None,
+    profile: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--profile", "-p", help="Profile name or YAML path; repeat for several (default: every shipped profile)."
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Results directory.")] = Path("results"),
+    run_id: Annotated[str | None, typer.Option(help="Run id (default: a timestamp). Reusing one resumes it.")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Ignore cached builds and measurements.")] = False,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Cache directory (default: $ARCHBENCH_CACHE or ~/.cache/archbench).")
+    ] = None,
+) -> None:
+    """Train/export candidates, measure them on each profile, write results and the Pareto front."""
+    from archbench import console
+    from archbench.cache import Cache
+    from archbench.config import load_sweep_config
+    from archbench.profiles import default_profiles, resolve
+    from archbench.sweep import Sweep
+
+    try:
+        config_file = candidates or DEFAULT_CANDIDATES
+        config = load_sweep_config(config_file)
+        refs = profile or config.profiles
+        profiles = [resolve(r) for r in refs] if refs else default_profiles()
+        runner = Sweep(config, profiles, out, Cache(cache_dir, enabled=not fresh), run_id, str(config_file))
+        outcome = console.run_with_progress(runner)
+    except ArchbenchError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: finished results kept in {runner.run_dir}; rerun to resume", err=True)
+        raise typer.Exit(130) from None
+    console.print_outcome(outcome)
+
+
+@app.command()
+def profiles(
+    name: Annotated[str | None, typer.Argument(help="Show this profile (a name or a YAML path).")] = None,
+) -> None:
+    """List the shipped and user hardware profiles, or show one."""
+    from archbench import console
+    from archbench.profiles import available, resolve, user_dir
+
+    try:
+        if name is None:
+            console.print_profile_list(available(), user_dir())
+        else:
+            console.print_profile(resolve(name))
+    except ArchbenchError as exc:
+        _fail(str(exc))
+
+
+def main() -> None:
+    try:
+        app()
+    except ArchbenchError as exc:  # anything a command forgot to translate still gets one line
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

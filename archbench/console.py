@@ -1,0 +1,84 @@
+"""Terminal output: a progress bar while the sweep works, tables of each profile's front after."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def run_with_progress(sweep: Any) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description:<8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[label]}"), transient=False,
+    ) as bar:  # fmt: skip
+        tasks: dict[str, Any] = {}
+
+        def update(phase: str, done: int, total: int, label: str) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total, label="")
+            bar.update(tasks[phase], completed=done, total=total, label=label)
+
+        sweep.progress = update
+        return sweep.run()
+
+
+def print_outcome(outcome: Any) -> None:
+    from rich.console import Console
+
+    from archbench.pareto import front, why_nothing_feasible
+    from archbench.report import render_front_table
+
+    console = Console()
+    for name in outcome.profiles:
+        ours = [r for r in outcome.results if r.profile == name]
+        skipped = [r for r in ours if r.status == "skipped"]
+        if ours and len(skipped) == len(ours):
+            console.print(f"[yellow]{name}: skipped[/] — {skipped[0].error.removeprefix('profile skipped: ')}")
+            continue
+        if front(outcome.results, name):
+            console.print(render_front_table(outcome.results, outcome.profiles[name]))
+        else:
+            console.print(f"[red]{why_nothing_feasible(outcome.results, name)}[/]")
+        failed = [r for r in ours if r.status == "failed"]
+        for r in failed:
+            console.print(f"  [red]failed[/] {r.candidate}/{r.variant}: {r.error}")
+    console.print(f"results: {outcome.run_dir}/ (" + ", ".join(sorted(p.name for p in outcome.files.values())) + ")")
+
+
+def print_profile_list(found: dict[str, tuple[str, Path]], user_dir: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from archbench.config import load_profile
+    from archbench.errors import ConfigError
+
+    table = Table(title="hardware profiles")
+    for col in ("name", "origin", "device", "threads", "batch", "budget", "path"):
+        table.add_column(col)
+    for name, (origin, path) in sorted(found.items()):
+        try:
+            p = load_profile(path)
+            b = p.budget
+            budget = ", ".join(filter(None, [
+                f"{b.percentile} ≤ {b.latency_ms:g} ms" if b.latency_ms else "",
+                f"mem ≤ {b.memory_mb:g} MB" if b.memory_mb else "",
+                f"acc ≥ {b.min_accuracy:g}" if b.min_accuracy else "",
+            ]))  # fmt: skip
+            table.add_row(name, origin, p.device, str(p.threads), str(p.batch_size), budget, str(path))
+        except ConfigError as exc:
+            table.add_row(name, origin, "-", "-", "-", f"[red]invalid: {exc.reason}[/]", str(path))
+    console = Console()
+    console.print(table)
+    console.print(f"user profiles are read from {user_dir} (set ARCHBENCH_PROFILES to change)")
+
+
+def print_profile(profile: Any) -> None:
+    from rich.console import Console
+    from rich.syntax import Syntax
+
+    text = yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False)
+    Console().print(Syntax(text, "yaml", theme="ansi_dark"))

@@ -1,0 +1,343 @@
+"""The sweep: plan candidate × variant × profile, build once, measure each in its own child, judge.
+
+Data flows one way: config -> plan -> build (cached) -> measure (cached, isolated) -> Result ->
+budgets -> front -> report files. Results already measured are on disk (result.json rewritten
+atomically after each one) so an interrupt loses nothing, and the cache makes a rerun resume.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archbench.cache import Cache, content_key
+from archbench.config import PERCENTILES, HardwareProfile, OnnxCandidate, SweepConfig
+from archbench.errors import ConfigError
+from archbench.result import LatencyDecision, Result
+
+Progress = Callable[[str, int, int, str], None]  # (phase, done, total, label)
+MB = 1024 * 1024
+
+
+@dataclass
+class Job:
+    candidate: Any
+    variant: str
+    profile: HardwareProfile
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.candidate.name, self.variant, self.profile.name)
+
+    @property
+    def label(self) -> str:
+        return f"{self.candidate.name}/{self.variant}@{self.profile.name}"
+
+
+@dataclass
+class SweepOutcome:
+    run_dir: Path
+    results: list[Result]
+    profiles: dict[str, HardwareProfile]
+    files: dict[str, Path] = field(default_factory=dict)
+    complete: bool = True
+
+
+def cuda_available() -> tuple[bool, str]:
+    """Cheap test first (device nodes), then ask torch; never raises."""
+    if not any(Path("/dev").glob("nvidia[0-9]*")) and not os.environ.get("CUDA_VISIBLE_DEVICES"):
+        return False, "no CUDA device on this machine"
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return True, ""
+        return False, "torch sees no CUDA device (CPU-only build or no driver)"
+    except Exception as exc:  # a broken driver must not crash the sweep
+        return False, f"CUDA check failed: {exc}"
+
+
+def plan(config: SweepConfig, profiles: list[HardwareProfile]) -> list[Job]:
+    return [Job(c, v, p) for p in profiles for c in config.candidates for v in c.variants]
+
+
+def new_run_id() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def safe_run_dir(out_root: Path, run_id: str) -> Path:
+    """results/<run-id>: the id may not climb out of the results directory."""
+    import re
+
+    from archbench.config import NAME_PATTERN
+
+    if not re.fullmatch(NAME_PATTERN, run_id) or run_id in {".", ".."}:
+        raise ConfigError("--run-id", "run_id", f"{run_id!r} must be letters, digits, '_', '-', '.' (max 64)")
+    run_dir = (out_root / run_id).resolve()
+    if out_root.resolve() not in run_dir.parents:
+        raise ConfigError("--run-id", "run_id", "must stay inside the results directory")
+    return run_dir
+
+
+class Sweep:
+    def __init__(self, config: SweepConfig, profiles: list[HardwareProfile], out_root: Path, cache: Cache,
+                 run_id: str | None = None, config_file: str = "<default>",
+                 progress: Progress | None = None) -> None:  # fmt: skip
+        names = [p.name for p in profiles]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ConfigError("--profile", "name", f"profile names must be unique, repeated: {', '.join(dupes)}")
+        self.config, self.profiles, self.cache = config, profiles, cache
+        self.run_id = run_id or new_run_id()
+        self.run_dir = safe_run_dir(out_root, self.run_id)
+        self.config_file = config_file
+        self.progress = progress or (lambda *a: None)
+        self.results: dict[tuple[str, str, str], Result] = {}
+        self.started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+    # ---- public ---------------------------------------------------------------------------------
+    def run(self) -> SweepOutcome:
+        from archbench.env import collect_environment, machine_fingerprint
+
+        self.environment = collect_environment()
+        self.machine = machine_fingerprint(self.environment)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._load_previous()
+        complete = False
+        try:
+            self._prepare_task()
+            jobs = self._runnable_jobs(plan(self.config, self.profiles))
+            builds = self._build_all(jobs)
+            self._measure_all(jobs, builds)
+            complete = True
+        finally:  # an interrupt still leaves every finished result in valid files
+            files = self._write(complete, final=True)
+        return SweepOutcome(self.run_dir, list(self.results.values()), self.profile_map, files, complete)
+
+    @property
+    def profile_map(self) -> dict[str, HardwareProfile]:
+        return {p.name: p for p in self.profiles}
+
+    # ---- phases ---------------------------------------------------------------------------------
+    def _load_previous(self) -> None:
+        """Resuming into an existing run directory keeps its finished results."""
+        path = self.run_dir / "result.json"
+        if not path.exists():
+            return
+        from archbench.report import read_result_json
+
+        try:
+            _, previous = read_result_json(path)
+        except ConfigError:
+            return
+        wanted = {j.key for j in plan(self.config, self.profiles)}
+        self.results.update({r.key: r for r in previous if r.key in wanted and r.status == "ok"})
+
+    def _prepare_task(self) -> None:
+        from archbench.tasks import load_task
+
+        self.task = load_task(self.config.task, self.config_file)
+        self.task_fp = self.task.fingerprint()
+        self.task_path = self.cache.data_path(self.task_fp)
+        if not self.task_path.exists():
+            self.task_path.parent.mkdir(parents=True, exist_ok=True)
+            self.task.save(self.task_path)
+        for p in self.profiles:
+            if p.input_shape is not None and tuple(p.input_shape) != self.task.sample_shape:
+                raise ConfigError(p.name, "input_shape", f"{p.input_shape} does not fit the task's "
+                                  f"inputs {list(self.task.sample_shape)}")  # fmt: skip
+
+    def _runnable_jobs(self, jobs: list[Job]) -> list[Job]:
+        runnable, cuda = [], None
+        for job in jobs:
+            if job.profile.device == "cuda":
+                if cuda is None:
+                    cuda = cuda_available()
+                if not cuda[0]:
+                    self._record(Result(job.candidate.name, job.variant, job.profile.name, status="skipped",
+                                        error=f"profile skipped: {cuda[1]}", feasibility="skipped"))  # fmt: skip
+                    continue
+            runnable.append(job)
+        return runnable
+
+    def _build_all(self, jobs: list[Job]) -> dict[str, tuple[str, dict[str, Any]]]:
+        from archbench.env import library_versions
+        from archbench.measure.runner import run_child
+
+        candidates = {j.candidate.name: j.candidate for j in jobs if j.key not in self.results}
+        builds: dict[str, tuple[str, dict[str, Any]]] = {}
+        versions = library_versions()
+        headroom = max(4096.0, 4 * max((p.budget.memory_mb or 0) for p in self.profiles))
+        for i, cand in enumerate(candidates.values()):
+            self.progress("build", i, len(candidates), cand.name)
+            key = self._build_key(cand, versions)
+            cached = self.cache.get_build(key)
+            if cached is not None:
+                builds[cand.name] = (key, cached)
+                continue
+            out_dir = self.cache.new_build_dir(key)
+            job = {
+                "candidate": cand.model_dump(mode="json"),
+                "train": self.config.train_settings(cand).model_dump(mode="json"),
+                "task_path": str(self.task_path), "out_dir": str(out_dir), "variants": list(cand.variants),
+                "memory_headroom_mb": headroom,
+            }  # fmt: skip
+            outcome = run_child("build", job, timeout_s=self.build_timeout_s, threads=None)
+            if outcome.payload is None:
+                shutil.rmtree(out_dir, ignore_errors=True)
+                builds[cand.name] = (key, {"error": outcome.error})
+                continue
+            build = {**outcome.payload, "build_wall_s": outcome.wall_s, "build_key": key}
+            self.cache.put_build(key, build)
+            builds[cand.name] = (key, build)
+        self.progress("build", len(candidates), len(candidates), "")
+        return builds
+
+    build_timeout_s = 1800.0
+
+    def _build_key(self, cand: Any, versions: dict[str, Any]) -> str:
+        from archbench.candidates.factory import import_source_hash
+
+        spec = cand.model_dump(mode="json", exclude={"name", "variants"})
+        source = import_source_hash(cand.target) if getattr(cand, "target", None) else None
+        onnx_hash = _file_hash(cand.path) if isinstance(cand, OnnxCandidate) else None
+        weights_hash = _file_hash(cand.weights) if getattr(cand, "weights", None) else None
+        train = self.config.train_settings(cand).model_dump(mode="json")
+        return content_key("build", 2, spec, train, self.task_fp, versions, source, onnx_hash, weights_hash)
+
+    def _measure_all(self, jobs: list[Job], builds: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        from archbench.env import library_versions
+
+        versions = library_versions()
+        todo = [j for j in jobs if j.key not in self.results]
+        total = len(todo) * self.config.repeats
+        payloads: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        done = 0
+        for repeat in range(self.config.repeats):  # interleaved: drift hits every candidate alike
+            for job in todo:
+                self.progress("measure", done, total, job.label)
+                key = job.key
+                build_key, build = builds[job.candidate.name]
+                if "error" in build:
+                    self._record(Result.failed(*key, error=f"build failed: {build['error']}"))
+                elif job.variant in build.get("variant_errors", {}):
+                    self._record(Result.failed(*key, error=build["variant_errors"][job.variant]))
+                else:
+                    payload = self._measure_one(job, build_key, build, versions, repeat)
+                    if "error" in payload:
+                        self._record(Result.failed(*key, error=payload["error"], timings=_build_timings(build)))
+                    else:
+                        payloads.setdefault(key, []).append(payload)
+                        if repeat == self.config.repeats - 1:
+                            self._record(self._assemble(job, build, payloads[key]))
+                done += 1
+        self.progress("measure", total, total, "")
+
+    def _measure_one(self, job: Job, build_key: str, build: dict[str, Any], versions: dict[str, Any],
+                     repeat: int) -> dict[str, Any]:  # fmt: skip
+        from archbench.measure.runner import run_child
+
+        p = job.profile
+        knobs = p.model_dump(mode="json", include={"device", "threads", "cores", "batch_size", "input_shape",
+                                                   "seq_len", "measure", "upstream"})  # fmt: skip
+        stopping = [p.budget.latency_ms, p.budget.percentile, p.budget.min_throughput is not None]
+        key = content_key("measure", 2, build_key, job.variant, knobs, stopping, self.machine, versions, repeat)
+        cached = self.cache.get_measurement(key)
+        if cached is not None:
+            return {**cached, "cached": True}
+        child_job = {
+            "variant": job.variant, "build": build, "candidate": job.candidate.model_dump(mode="json"),
+            "profile": p.model_dump(mode="json"), "task_path": str(self.task_path), "cores": p.cores,
+            "seed": repeat, "memory_headroom_mb": max(1024.0, 4 * (p.budget.memory_mb or 0)),
+        }  # fmt: skip
+        outcome = run_child("measure", child_job, timeout_s=p.measure.timeout_s, threads=p.threads)
+        if outcome.payload is None:
+            return {"error": outcome.error}
+        payload = {**outcome.payload, "process_peak_mb": outcome.max_rss_mb, "measure_wall_s": outcome.wall_s,
+                   "measure_key": key}  # fmt: skip
+        self.cache.put_measurement(key, payload)
+        return payload
+
+    def _assemble(self, job: Job, build: dict[str, Any], payloads: list[dict[str, Any]]) -> Result:
+        """Pool the repeats' raw samples and derive every statistic and bound from them."""
+        import numpy as np
+
+        from archbench.measure.stats import StoppingRule, decide, is_unstable, summarize
+        from archbench.pareto import upstream_accuracy, upstream_latency_ms
+
+        p, first = job.profile, payloads[0]
+        samples = [s for pl in payloads for s in pl["samples_ms"]]
+        summary = summarize(samples)
+        q = PERCENTILES[p.budget.percentile]
+        budget_ms = p.budget.latency_ms - upstream_latency_ms(p) if p.budget.latency_ms else None
+        rule = StoppingRule(q, p.measure.confidence, budget_ms, p.measure.min_samples, p.measure.max_samples,
+                            p.measure.target_rel_width)  # fmt: skip
+        d = decide(np.sort(np.asarray(samples)), q, budget_ms, rule.alpha_per_look)
+        decision = LatencyDecision(p.budget.percentile, summary.get(p.budget.percentile, math.nan), d.lower_ms,
+                                   d.upper_ms, p.measure.confidence, d.alpha_per_look,
+                                   "; ".join(sorted({pl["stop_reason"] for pl in payloads})))  # fmt: skip
+        memory = dict(first["memory"])
+        memory["peak_rss_mb"] = max(pl["memory"]["peak_rss_mb"] or 0 for pl in payloads) or None
+        memory["process_peak_mb"] = max((pl.get("process_peak_mb") or 0) for pl in payloads) or None
+        throughputs = [pl["throughput"] for pl in payloads if pl.get("throughput")]
+        acc = first["accuracy"]
+        return Result(
+            job.candidate.name, job.variant, p.name,
+            accuracy=acc,
+            pipeline_accuracy=acc * upstream_accuracy(p) if p.upstream else None,
+            slice_accuracy=first["slice_accuracy"],
+            latency=summary, latency_samples_ms=samples, latency_decision=decision,
+            stage_latency_ms=first.get("stage_latency_ms") or {},
+            throughput=float(np.median(throughputs)) if throughputs else None,
+            memory=memory, model_mb=first["model_bytes"] / MB, params=build.get("params"),
+            timings={**_build_timings(build), "measure_s": sum(pl["measure_wall_s"] for pl in payloads)},
+            unstable=is_unstable(summary),
+            meta={
+                "build_key": build.get("build_key"), "measure_keys": [pl["measure_key"] for pl in payloads],
+                "cached": all(pl.get("cached") for pl in payloads), "repeats": len(payloads),
+                "machine_state": [pl["machine_state"] for pl in payloads], "build_info": build.get("info", {}),
+                "padding_policy": first.get("padding_policy"),
+            },
+        )  # fmt: skip
+
+    # ---- bookkeeping ----------------------------------------------------------------------------
+    def _record(self, result: Result) -> None:
+        self.results[result.key] = result
+        self._write(complete=False, final=False)
+
+    def _write(self, complete: bool, final: bool) -> dict[str, Path]:
+        from archbench import report
+        from archbench.pareto import evaluate
+
+        results = evaluate(self.results.values(), self.profile_map)
+        run_info = {
+            "run_id": self.run_id, "started": self.started, "candidates_file": self.config_file,
+            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds") if final else None,
+            "complete": complete, "task": self.config.task.model_dump(mode="json"), "machine": self.machine,
+        }  # fmt: skip
+        env = getattr(self, "environment", {})
+        if not final:
+            report.write_result_json(self.run_dir, results, self.profile_map, env, run_info, complete)
+            return {}
+        return report.write_all(self.run_dir, results, self.profile_map, env, run_info, complete)
+
+
+def _build_timings(build: dict[str, Any]) -> dict[str, float]:
+    t = build.get("timings", {})
+    return {k: float(t[k]) for k in ("train_s", "export_s", "quantize_s") if k in t}
+
+
+def _file_hash(path: str) -> str | None:
+    import hashlib
+
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()[:16]
+    except OSError:
+        return None

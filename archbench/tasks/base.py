@@ -1,0 +1,66 @@
+"""TaskData: the arrays every child process works on, saved once as .npz and content-hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class TaskData:
+    name: str
+    kind: str  # "tensor": x arrays are model inputs; "text": x arrays are strings
+    num_classes: int
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    slices: dict[str, np.ndarray] = field(default_factory=dict)  # name -> indices into the test set
+    info: dict[str, Any] = field(default_factory=dict)  # JSON-able: labels, columns, policies
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_test.shape[1:])
+
+    def fingerprint(self) -> str:
+        """Content hash of everything that changes a trained model or a measured accuracy."""
+        h = hashlib.sha256()
+        h.update(json.dumps([self.name, self.kind, self.num_classes, self.info], sort_keys=True).encode())
+        for arr in (self.x_train, self.y_train, self.x_test, self.y_test):
+            h.update(_array_bytes(arr))
+        for name in sorted(self.slices):
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(self.slices[name]).tobytes())
+        return h.hexdigest()[:24]
+
+    def save(self, path: Path) -> None:
+        arrays = {"x_train": self.x_train, "y_train": self.y_train, "x_test": self.x_test, "y_test": self.y_test}
+        arrays.update({f"slice__{k}": v for k, v in self.slices.items()})
+        meta = json.dumps({"name": self.name, "kind": self.kind, "num_classes": self.num_classes, "info": self.info})
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, __meta__=np.array(meta), **{k: _storable(v) for k, v in arrays.items()})
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> TaskData:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["__meta__"]))
+            slices = {k.removeprefix("slice__"): z[k] for k in z.files if k.startswith("slice__")}
+            return cls(
+                meta["name"], meta["kind"], meta["num_classes"],
+                z["x_train"], z["y_train"], z["x_test"], z["y_test"], slices, meta["info"],
+            )  # fmt: skip
+
+
+def _storable(arr: np.ndarray) -> np.ndarray:
+    # Text is stored as fixed-width unicode: .npz without pickles cannot hold object arrays.
+    return arr.astype(str) if arr.dtype == object else arr
+
+
+def _array_bytes(arr: np.ndarray) -> bytes:
+    return _storable(np.ascontiguousarray(arr)).tobytes()

@@ -1,0 +1,24 @@
+"""The embedded default task: scikit-learn's bundled 8x8 digits (1,797 images, no download)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from archbench.tasks.base import TaskData
+
+
+def load_digits_task(spec: Any) -> TaskData:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    x = (digits.images / 16.0).astype(np.float32)[:, None, :, :]  # (N, 1, 8, 8), scaled to [0, 1]
+    y = digits.target.astype(np.int64)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=spec.test_fraction, random_state=spec.seed, stratify=y)
+    # Slices: a hard subset (digits that are often confused) beside the rest, so per-slice budgets mean something.
+    confusable = np.isin(y_te, [1, 7, 8, 9])
+    slices = {"confusable": np.flatnonzero(confusable), "easy": np.flatnonzero(~confusable)}
+    info = {"source": "sklearn.datasets.load_digits", "test_fraction": spec.test_fraction, "seed": spec.seed}
+    return TaskData("digits", "tensor", 10, x_tr, y_tr, x_te, y_te, slices, info)

@@ -34,7 +34,8 @@ SafeName = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # strict: YAML's `yes` must not become 1 thread, nor "5" a 5 ms budget.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
 class Budget(Frozen):
@@ -92,6 +93,14 @@ class HardwareProfile(Frozen):
     budget: Budget = Field(default_factory=Budget)
     measure: MeasureSettings = Field(default_factory=MeasureSettings)
     upstream: list[UpstreamStage] = Field(default_factory=list)
+
+    @field_validator("seq_len", mode="before")
+    @classmethod
+    def _seq_len(cls, value: Any) -> Any:
+        ok = value is None or value == "real" or (type(value) is int and 1 <= value <= 1_000_000)
+        if not ok:
+            raise ValueError(f"must be a token count from 1 to 1000000 or 'real', not {value!r}")
+        return value
 
     @field_validator("cores")
     @classmethod
@@ -215,6 +224,7 @@ class SweepConfig(Frozen):
 
 MAX_CONFIG_BYTES = 1_000_000
 MAX_ALIASES = 100
+MAX_NODES = 100_000  # after alias expansion: what validation and hashing will actually walk
 
 
 def load_yaml(path: str | Path) -> Any:
@@ -237,14 +247,33 @@ def load_yaml(path: str | Path) -> Any:
         raise ConfigError(path, "<file>", f"not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise ConfigError(path, "<file>", exc.strerror or str(exc)) from None
+    if not text.strip():
+        raise ConfigError(path, "<file>", "file is empty")
     try:
-        return yaml.load(text, Loader=_bounded_safe_loader())  # a SafeLoader subclass
+        data = yaml.load(text, Loader=_bounded_safe_loader())  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<yaml>"
         raise ConfigError(path, where, f"invalid YAML: {exc.problem or exc}") from None
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         raise ConfigError(path, "<yaml>", f"invalid YAML: {exc}") from None
+    if _expanded_size(data, MAX_NODES) > MAX_NODES:
+        raise ConfigError(path, "<yaml>", f"document expands to more than {MAX_NODES} values (alias bomb?)")
+    return data
+
+
+def _expanded_size(data: Any, limit: int) -> int:
+    """Count values as a walker would see them (aliases expanded), stopping just past the limit."""
+    count, stack = 0, [data]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
 
 
 @functools.cache
@@ -263,6 +292,16 @@ def _bounded_safe_loader() -> type:
                     raise yaml.YAMLError(f"more than {MAX_ALIASES} YAML aliases")
             return super().compose_node(parent, index)
 
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
+            hashable = [k for k in keys if isinstance(k, str | int | float | bool | None)]
+            dupes = sorted({str(k) for k in hashable if hashable.count(k) > 1})
+            if dupes:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {dupes[0]!r}", node.start_mark
+                )
+            return super().construct_mapping(node, deep=deep)
+
     return BoundedSafeLoader
 
 
@@ -274,23 +313,32 @@ def validate(model: type[Frozen], data: Any, file: str | Path) -> Any:
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
-        key = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p)) or "<root>"
+        loc = err["loc"]
+        key = ".".join(str(p) for i, p in enumerate(loc) if not _is_internal(p, loc[i - 1] if i else None))
         reason = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             reason = "unknown key"
         elif err["type"] == "missing":
             reason = "required key is missing"
-        raise ConfigError(file, key, reason) from None
+        elif err["type"] in ("union_tag_not_found", "union_tag_invalid"):
+            given = err["ctx"].get("tag", "nothing")
+            key, reason = f"{key}.kind" if key else "kind", f"{given!r} is not one of {err['ctx']['expected_tags']}"
+        raise ConfigError(file, key or "<root>", reason) from None
     except RecursionError:
         raise ConfigError(file, "<root>", "nested too deeply") from None
 
 
 _UNION_TAGS = {"builtin", "import", "onnx", "digits", "text"}
+_INTERNAL_LOC = re.compile(r"^(constrained-\w+|literal\[.*\]|function-\w+\[.*\]|int|float|str|bool|list\[.*\])$")
 
 
-def _is_union_tag(part: Any) -> bool:
-    """Pydantic puts the discriminator value in error locations; users never wrote it as a key."""
-    return isinstance(part, str) and part in _UNION_TAGS
+def _is_internal(part: Any, previous: Any) -> bool:
+    """Location parts pydantic adds (union tags, union member types) that the user never wrote."""
+    if not isinstance(part, str):
+        return False
+    if part in _UNION_TAGS and (isinstance(previous, int) or previous == "task"):
+        return True
+    return bool(_INTERNAL_LOC.match(part))
 
 
 def load_profile(path: str | Path) -> HardwareProfile:

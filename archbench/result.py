@@ -19,7 +19,7 @@ class BudgetVerdict:
 
     @property
     def relative_excess(self) -> float:
-        return self.constraint / self.limit if self.limit else 0.0
+        return self.constraint / self.limit if self.limit > 0 else float("inf")
 
 
 @dataclass
@@ -64,7 +64,9 @@ class Result:
 
     @property
     def peak_memory_mb(self) -> float | None:
-        return self.memory.get("gpu_peak_mb", self.memory.get("peak_rss_mb"))
+        """GPU memory on cuda profiles (the scarce one there), else the process's peak RSS in inference."""
+        gpu = self.memory.get("gpu_peak_mb")
+        return gpu if gpu is not None else self.memory.get("peak_rss_mb")
 
     def latency_at(self, percentile: str) -> float | None:
         return self.latency.get(percentile)

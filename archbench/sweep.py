@@ -133,9 +133,11 @@ class Sweep:
         from archbench.report import read_result_json
 
         try:
-            _, previous = read_result_json(path)
+            meta, previous = read_result_json(path)
         except ConfigError:
             return
+        if meta.get("run", {}).get("machine") != self.machine:
+            return  # measured elsewhere: never mix two machines' figures in one run
         wanted = {j.key for j in plan(self.config, self.profiles)}
         self.results.update({r.key: r for r in previous if r.key in wanted and r.status == "ok"})
 

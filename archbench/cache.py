@@ -31,9 +31,10 @@ def default_cache_dir() -> Path:
 
 
 class Cache:
-    def __init__(self, root: Path | None = None, enabled: bool = True) -> None:
+    def __init__(self, root: Path | None = None, enabled: bool = True, reuse_measurements: bool = True) -> None:
         self.root = Path(root) if root else default_cache_dir()
         self.enabled = enabled  # False (--fresh): nothing is read; fresh results are still written
+        self.reuse_measurements = reuse_measurements  # False: rebuild nothing, re-measure everything
 
     # builds ------------------------------------------------------------------------------------
     def build_dir(self, key: str) -> Path:
@@ -58,7 +59,7 @@ class Cache:
         return self.root / "measure" / key[:2] / f"{key}.json"
 
     def get_measurement(self, key: str) -> dict[str, Any] | None:
-        return self._read(self._measure_path(key)) if self.enabled else None
+        return self._read(self._measure_path(key)) if self.enabled and self.reuse_measurements else None
 
     def put_measurement(self, key: str, data: dict[str, Any]) -> None:
         atomic_json(self._measure_path(key), data)

@@ -280,7 +280,9 @@ class Sweep:
         budget_ms = p.budget.latency_ms - upstream_latency_ms(p) if p.budget.latency_ms else None
         rule = StoppingRule(q, p.measure.confidence, budget_ms, p.measure.min_samples, p.measure.max_samples,
                             p.measure.target_rel_width)  # fmt: skip
-        d = decide(np.sort(np.asarray(samples)), q, budget_ms, rule.alpha_per_look)
+        # A fixed sample count is a single look: the whole error budget goes to it.
+        alpha = 1 - p.measure.confidence if p.measure.fixed_samples else rule.alpha_per_look
+        d = decide(np.sort(np.asarray(samples)), q, budget_ms, alpha)
         decision = LatencyDecision(p.budget.percentile, summary.get(p.budget.percentile, math.nan), d.lower_ms,
                                    d.upper_ms, p.measure.confidence, d.alpha_per_look,
                                    "; ".join(sorted({pl["stop_reason"] for pl in payloads})))  # fmt: skip

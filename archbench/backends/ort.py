@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -40,6 +41,7 @@ class OrtRunner:
         except Exception as exc:  # corrupt or unsupported model files are the candidate's failure
             raise CandidateError(f"onnxruntime cannot load {os.path.basename(path)}: {exc}") from exc
         self.input_name = self.session.get_inputs()[0].name
+        self.timed_call = functools.partial(self.session.run, None)
         self.model_bytes = os.path.getsize(path)
         self._cuda = profile["device"] == "cuda"
 

@@ -54,6 +54,16 @@ class TorchRunner:
         torch.save(self.module.state_dict(), buf)
         self.model_bytes = buf.tell()
         self._cuda = self.device.type == "cuda"
+        self.timed_call = self._cuda_call if self._cuda else self.module  # used inside run_context()
+
+    def run_context(self) -> Any:
+        return torch.inference_mode()
+
+    def _cuda_call(self, prepared: torch.Tensor) -> torch.Tensor:
+        # The host-to-device copy is part of serving; synchronise so the timer sees the GPU work.
+        out = self.module(prepared.to(self.device, non_blocking=True))
+        torch.cuda.synchronize(self.device)
+        return out
 
     def prepare(self, batch: np.ndarray) -> torch.Tensor:
         tensor = torch.from_numpy(np.ascontiguousarray(batch))
@@ -61,12 +71,7 @@ class TorchRunner:
 
     def __call__(self, prepared: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
-            if not self._cuda:
-                return self.module(prepared)
-            # The host-to-device copy is part of serving; synchronise so the timer sees the GPU work.
-            out = self.module(prepared.to(self.device, non_blocking=True))
-            torch.cuda.synchronize(self.device)
-            return out
+            return self.timed_call(prepared)
 
     def logits(self, output: torch.Tensor) -> np.ndarray:
         return output.detach().float().cpu().numpy()

@@ -8,6 +8,7 @@ the binomial CDF, whatever the latency distribution is.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -38,13 +39,20 @@ def quantile_bounds(sorted_samples: np.ndarray, q: float, alpha: float) -> tuple
     n = len(sorted_samples)
     if n == 0:
         return -math.inf, math.inf
+    lower_count, upper_idx = bound_ranks(n, q, alpha)
+    upper = float(sorted_samples[upper_idx]) if upper_idx < n else math.inf
+    lower = float(sorted_samples[lower_count - 1]) if lower_count >= 1 else -math.inf
+    return lower, upper
+
+
+@functools.lru_cache(maxsize=4096)
+def bound_ranks(n: int, q: float, alpha: float) -> tuple[int, int]:
+    """(rank of the lower bound, 0-based index of the upper bound); cached: looks repeat the same n."""
     cdf = binomial_cdf(n, q)
     # cdf[k-1] is P(Bin <= k-1); order statistics are 1-indexed, arrays 0-indexed.
     upper_idx = int(np.searchsorted(cdf, 1 - alpha, side="left"))  # smallest u-1 with cdf >= 1-alpha
-    upper = float(sorted_samples[upper_idx]) if upper_idx < n else math.inf
     lower_count = int(np.searchsorted(cdf, alpha, side="right"))  # number of k-1 with cdf <= alpha
-    lower = float(sorted_samples[lower_count - 1]) if lower_count >= 1 else -math.inf
-    return lower, upper
+    return lower_count, upper_idx
 
 
 def min_samples_to_decide(q: float, confidence: float) -> int:

@@ -7,6 +7,7 @@ so that every thread the runtimes start inherits it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -173,7 +174,10 @@ def run_measure(job: dict[str, Any]) -> dict[str, Any]:
     hwm_reset = memory.reset_peak_rss()
     load_rss = memory.rss_mb()
     runner.reset_device_peak()
-    warm_up(runner, inputs, settings["warmup"])
+    call = getattr(runner, "timed_call", runner)
+    context = getattr(runner, "run_context", contextlib.nullcontext)()
+    context.__enter__()  # e.g. torch.inference_mode(): entered once, not per timed call
+    warm_up(call, inputs, settings["warmup"])
 
     from archbench.config import PERCENTILES
 
@@ -184,7 +188,7 @@ def run_measure(job: dict[str, Any]) -> dict[str, Any]:
         min_samples=settings["min_samples"], max_samples=settings["max_samples"],
         target_rel_width=settings["target_rel_width"],
     )  # fmt: skip
-    loop = time_calls(runner, inputs, rule, settings.get("fixed_samples"), settings["max_seconds"])
+    loop = time_calls(call, inputs, rule, settings.get("fixed_samples"), settings["max_seconds"])
     peak_rss = memory.peak_rss_mb()
     mem = {"load_rss_mb": load_rss, "peak_rss_mb": peak_rss, "hwm_reset": hwm_reset}
     if load_rss is not None and peak_rss is not None:
@@ -193,8 +197,9 @@ def run_measure(job: dict[str, Any]) -> dict[str, Any]:
 
     throughput = None
     if profile["batch_size"] > 1 or budget.get("min_throughput"):
-        throughput = measure_throughput(runner, inputs, profile["batch_size"], settings.get("throughput_seconds", 1.0))
+        throughput = measure_throughput(call, inputs, profile["batch_size"], settings.get("throughput_seconds", 1.0))
 
+    context.__exit__(None, None, None)
     acc, slice_acc = _accuracy(runner, task, profile)
     d = loop.decision
     return {

@@ -1,0 +1,99 @@
+"""Shared pieces for the benchmarks: build a candidate once, measure through archbench, bare loops."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from archbench.cache import Cache, content_key
+from archbench.config import HardwareProfile, TrainSettings
+from archbench.measure.runner import child_env, run_child
+from archbench.tasks import load_task
+
+DIGITS_SPEC = None
+
+
+def digits_task_path(cache: Cache) -> Path:
+    from archbench.config import DigitsTaskSpec
+
+    task = load_task(DigitsTaskSpec())
+    path = cache.data_path(task.fingerprint())
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        task.save(path)
+    return path
+
+
+def build(cand: dict[str, Any], cache: Cache, epochs: int = 10) -> dict[str, Any]:
+    """Train + export + quantize one candidate in a build child (cached under the benchmark's cache)."""
+    train = TrainSettings(epochs=epochs).model_dump(mode="json")
+    task_path = digits_task_path(cache)
+    key = content_key("bench-build", cand, train, task_path.name)
+    cached = cache.get_build(key)
+    if cached:
+        return cached
+    out = cache.new_build_dir(key)
+    job = {"candidate": cand, "train": train, "task_path": str(task_path), "out_dir": str(out),
+           "variants": ["torch", "onnx", "onnx-int8"], "memory_headroom_mb": 4096}  # fmt: skip
+    outcome = run_child("build", job, timeout_s=900)
+    if outcome.payload is None:
+        raise RuntimeError(outcome.error)
+    cache.put_build(key, outcome.payload)
+    return outcome.payload
+
+
+def archbench_measure(build_payload: dict[str, Any], cand: dict[str, Any], profile: HardwareProfile,
+                      variant: str, cache: Cache, seed: int = 0) -> dict[str, Any]:  # fmt: skip
+    job = {"variant": variant, "build": build_payload, "candidate": cand, "profile": profile.model_dump(mode="json"),
+           "task_path": str(digits_task_path(cache)), "cores": profile.cores, "seed": seed,
+           "memory_headroom_mb": 2048}  # fmt: skip
+    outcome = run_child("measure", job, timeout_s=600, threads=profile.threads)
+    if outcome.payload is None:
+        raise RuntimeError(outcome.error)
+    return outcome.payload
+
+
+BARE_LOOP = r"""
+import json, os, sys, time
+cfg = json.loads(sys.argv[1])
+if cfg["cores"]:
+    os.sched_setaffinity(0, cfg["cores"])
+import numpy as np, onnxruntime as ort
+opts = ort.SessionOptions()
+opts.intra_op_num_threads = cfg["threads"]
+opts.inter_op_num_threads = 1
+sess = ort.InferenceSession(cfg["path"], opts, providers=["CPUExecutionProvider"])
+name = sess.get_inputs()[0].name
+with np.load(cfg["task"]) as z:
+    x = z["x_test"]
+rng = np.random.default_rng(0)
+feeds = [{name: x[rng.integers(0, len(x), cfg["batch"])]} for _ in range(64)]
+for i in range(cfg["warmup"]):
+    sess.run(None, feeds[i % 64])
+clock = time.perf_counter_ns
+out = []
+for i in range(cfg["n"]):
+    f = feeds[i % 64]
+    t0 = clock()
+    sess.run(None, f)
+    t1 = clock()
+    out.append(t1 - t0)
+print(json.dumps([t / 1e6 for t in out]))
+"""
+
+
+def bare_ort_loop(onnx_path: str, profile: HardwareProfile, task_path: Path, n: int, warmup: int = 200) -> list[float]:
+    """The simplest honest timing loop over the same session settings, in its own pinned process."""
+    cfg = {"path": onnx_path, "threads": profile.threads, "cores": profile.cores, "task": str(task_path),
+           "batch": profile.batch_size, "n": n, "warmup": warmup}  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", BARE_LOOP, json.dumps(cfg)], capture_output=True, text=True,
+                          env=child_env(profile.threads), check=True)  # fmt: skip
+    return json.loads(proc.stdout)
+
+
+def temp_cache() -> Cache:
+    return Cache(Path(tempfile.mkdtemp(prefix="archbench-bench-")))

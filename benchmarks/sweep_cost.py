@@ -1,0 +1,99 @@
+"""Cost of the default sweep: wall time and its split, the cache, and adaptive stopping vs fixed counts.
+
+One run, side by side:
+1. the default sweep from an empty cache (issue 2): wall time, split into training, export (+ int8
+   quantisation), measuring, and the rest (process start-up, data, reports);
+2. the same sweep again, unchanged (issue 3): served from the cache;
+3. the same measurements with a fixed 1,000 samples each (no adaptive stopping, no time cap) against
+   the adaptive run's measuring time, and whether both reach the same latency verdicts.
+
+    python benchmarks/sweep_cost.py [--skip-fixed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from archbench.cache import Cache
+from archbench.cli import DEFAULT_CANDIDATES
+from archbench.config import load_sweep_config
+from archbench.profiles import default_profiles
+from archbench.sweep import Sweep
+
+
+def timed_sweep(config, profiles, out: Path, cache: Cache, run_id: str):
+    start = time.perf_counter()
+    outcome = Sweep(config, profiles, out, cache, run_id=run_id).run()
+    return outcome, time.perf_counter() - start
+
+
+def split(outcome) -> dict[str, float]:
+    builds = {}
+    for r in outcome.results:
+        if r.meta.get("build_key") and not r.meta.get("cached"):
+            builds[r.meta["build_key"]] = r.timings
+    measured = [r for r in outcome.results if r.status == "ok" and not r.meta.get("cached")]
+    return {
+        "train": sum(t.get("train_s", 0) for t in builds.values()),
+        "export+quantize": sum(t.get("export_s", 0) + t.get("quantize_s", 0) for t in builds.values()),
+        "measure": sum(r.timings.get("measure_s", 0) for r in measured),
+    }
+
+
+def latency_verdicts(outcome) -> dict[tuple, str]:
+    return {r.key: v.status for r in outcome.results for v in r.verdicts if v.budget.startswith("latency")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip-fixed", action="store_true")
+    args = ap.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="archbench-sweep-bench-"))
+    config = load_sweep_config(DEFAULT_CANDIDATES)
+    profiles = [p for p in default_profiles() if p.device == "cpu"]
+    cache = Cache(root / "cache")
+
+    first, wall1 = timed_sweep(config, profiles, root / "results", cache, "first")
+    parts = split(first)
+    n_ok = sum(r.status == "ok" for r in first.results)
+    print(f"default sweep, empty cache: {wall1:.1f} s wall for {n_ok} measured results "
+          f"({len(config.candidates)} candidates x variants x {len(profiles)} CPU profiles)")  # fmt: skip
+    for name, secs in parts.items():
+        print(f"  {name:<16} {secs:7.1f} s  {secs / wall1:6.1%}")
+    rest = wall1 - sum(parts.values())
+    print(f"  {'other':<16} {rest:7.1f} s  {rest / wall1:6.1%}  (child start-up, data, reports)")
+
+    second, wall2 = timed_sweep(config, profiles, root / "results", cache, "second")
+    cached = sum(bool(r.meta.get("cached")) for r in second.results if r.status == "ok")
+    print(f"\nsecond, unchanged sweep: {wall2:.1f} s ({cached}/{n_ok} results from cache); "
+          f"second/first = {wall2 / wall1:.3f}")  # fmt: skip
+
+    if args.skip_fixed:
+        return
+    fixed_profiles = [
+        p.model_copy(
+            update={
+                "measure": p.measure.model_copy(
+                    update={"fixed_samples": 1000, "max_samples": 1000, "max_seconds": 600.0}
+                )
+            }
+        )
+        for p in profiles
+    ]
+    fixed, _ = timed_sweep(config, fixed_profiles, root / "results", cache, "fixed")
+    adaptive_s, fixed_s = split(first)["measure"], split(fixed)["measure"]
+    va, vf = latency_verdicts(first), latency_verdicts(fixed)
+    same = sum(va[k] == vf.get(k) for k in va)
+    differ = [f"{'/'.join(k)}: adaptive {va[k]}, fixed {vf.get(k)}" for k in va if va[k] != vf.get(k)]
+    print(f"\nmeasuring time, adaptive vs fixed 1,000 samples: {adaptive_s:.1f} s vs {fixed_s:.1f} s; "
+          f"ratio {adaptive_s / fixed_s:.3f} (target <= 0.5)")  # fmt: skip
+    print(f"same latency verdict in {same}/{len(va)} results")
+    for line in differ:
+        print("  differs:", line)
+
+
+if __name__ == "__main__":
+    main()

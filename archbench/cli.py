@@ -84,6 +84,58 @@ def profiles(
         _fail(str(exc))
 
 
+@app.command()
+def compare(
+    results: Annotated[list[Path], typer.Argument(help="Two or more result.json files (or run directories).")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the overlaid plot here (a .png).")] = None,
+) -> None:
+    """Compare runs (e.g. the same sweep on two machines): per-profile tables and an overlaid plot."""
+    from archbench import console
+    from archbench.report import read_result_json
+
+    try:
+        paths = [p / "result.json" if p.is_dir() else p for p in results]
+        if len(paths) < 2:
+            raise ArchbenchError("compare: give at least two result.json files")
+        runs = [(str(p), *read_result_json(p)) for p in paths]
+        console.print_compare(runs, paths, out)
+    except ArchbenchError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def gate(
+    result: Annotated[Path, typer.Argument(help="result.json (or its run directory) of the candidate run.")],
+    choose: Annotated[str, typer.Option("--choose", help="The chosen model, CANDIDATE/VARIANT.")],
+    profile: Annotated[
+        list[str] | None,
+        typer.Option("--profile", "-p", help="Profiles that must hold (default: every measured profile)."),
+    ] = None,
+    baseline: Annotated[Path | None, typer.Option(help="A previous result.json: fail on a regression.")] = None,
+    tolerance: Annotated[float, typer.Option(help="Allowed relative regression.")] = 0.05,
+    confidence: Annotated[float, typer.Option(help="Confidence of the latency regression bounds.")] = 0.99,
+    strict: Annotated[bool, typer.Option(help="Also fail on undecided / inconclusive checks.")] = False,
+) -> None:
+    """Fail (exit 1) when the chosen model is infeasible, dominated, or regressed against a baseline."""
+    from archbench import console
+    from archbench.gate import gate as run_gate
+    from archbench.gate import verdict
+    from archbench.report import read_result_json
+
+    try:
+        path = result / "result.json" if result.is_dir() else result
+        meta, results = read_result_json(path)
+        base = None
+        if baseline is not None:
+            base = read_result_json(baseline / "result.json" if baseline.is_dir() else baseline)
+        checks = run_gate(results, meta, choose, profile, path, base, tolerance, confidence)
+    except ArchbenchError as exc:
+        _fail(str(exc))
+    passed = verdict(checks, strict)
+    console.print_gate(checks, passed)
+    raise typer.Exit(0 if passed else 1)
+
+
 def main() -> None:
     try:
         app()

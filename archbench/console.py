@@ -82,3 +82,42 @@ def print_profile(profile: Any) -> None:
 
     text = yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False)
     Console().print(Syntax(text, "yaml", theme="ansi_dark"))
+
+
+def print_compare(runs: list[Any], paths: list[Path], out: Path | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from archbench import compare
+
+    console = Console()
+    labels = [compare.run_label(p, meta) for p, (_, meta, _) in zip(paths, runs, strict=True)]
+    if len(set(labels)) < len(labels):  # same run id in two folders: name them by their folders
+        labels = [str(p.parent) for p in paths]
+    labelled = [(label, meta, results) for label, (_, meta, results) in zip(labels, runs, strict=True)]
+    machines = {meta.get("run", {}).get("machine") for _, meta, _ in labelled}
+    for label, meta, _ in labelled:
+        console.print(f"[bold]{label}[/]: {compare.machine_line(meta)}")
+    if len(machines) > 1:
+        console.print("[yellow]runs come from different machines: differences include the hardware[/]")
+    for name in compare.profiles_in(labelled):
+        pct = compare.percentile_of(labelled, name)
+        table = Table(title=f"{name}: accuracy | latency {pct} | peak memory  (★ front, ✗ infeasible)")
+        table.add_column("candidate/variant")
+        for label, _, _ in labelled:
+            table.add_column(label)
+        for row in compare.rows(labelled, name):
+            table.add_row(f"{row['candidate']}/{row['variant']}", *[compare.cell_text(c, pct) for c in row["cells"]])
+        console.print(table)
+    if out is not None:
+        console.print(f"plot: {compare.write_compare_png(labelled, out)}")
+
+
+def print_gate(checks: list[Any], passed: bool) -> None:
+    from rich.console import Console
+
+    console = Console(soft_wrap=True)  # one check per line, even in narrow CI logs
+    style = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
+    for c in checks:
+        console.print(f"[{style[c.status]}]{c.status:<12}[/] {c.name}: {c.detail}", highlight=False)
+    console.print("[bold green]gate passed[/]" if passed else "[bold red]gate failed[/]")

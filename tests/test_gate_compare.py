@@ -1,0 +1,136 @@
+"""gate and compare over result.json files: pure, no torch; the CLI exit codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from archbench.cli import app
+from archbench.config import HardwareProfile
+from archbench.gate import gate, parse_choice, verdict
+from archbench.pareto import evaluate
+from archbench.report import read_result_json, write_result_json
+from archbench.result import LatencyDecision, Result
+
+PROFILE = HardwareProfile.model_validate(
+    {"name": "edge", "device": "cpu", "threads": 1,
+     "budget": {"latency_ms": 1.0, "percentile": "p95", "memory_mb": 500, "min_accuracy": 0.9}}
+)  # fmt: skip
+
+
+def result(cand: str, acc: float, center_ms: float, mem: float, seed: int = 0, machine_n: int = 2000) -> Result:
+    samples = np.random.default_rng(seed).normal(center_ms, center_ms * 0.02, machine_n).clip(min=1e-6)
+    lat = {p: float(np.quantile(samples, q)) for p, q in {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}.items()}
+    from archbench.measure.stats import quantile_bounds
+
+    lo, hi = quantile_bounds(np.sort(samples), 0.95, 0.001)
+    return Result(cand, "onnx", "edge", accuracy=acc, latency=lat, latency_samples_ms=samples.tolist(),
+                  latency_decision=LatencyDecision("p95", lat["p95"], lo, hi, 0.99, 0.001, "verdict decided"),
+                  memory={"peak_rss_mb": mem}, model_mb=1.0)  # fmt: skip
+
+
+def write_run(tmp_path, name: str, results: list[Result], machine: str = "m1"):
+    run_dir = tmp_path / name
+    evaluate(results, {"edge": PROFILE})
+    write_result_json(run_dir, results, {"edge": PROFILE}, {"cpu_model": "x"}, {"run_id": name, "machine": machine},
+                      True)  # fmt: skip
+    return run_dir
+
+
+@pytest.fixture
+def runs(tmp_path):
+    base = write_run(
+        tmp_path,
+        "base",
+        [
+            result("fast", 0.95, 0.2, 100),
+            result("slow", 0.97, 0.5, 100),
+            result("dominated", 0.94, 0.6, 200),
+            result("big", 0.99, 0.3, 900),
+        ],
+    )
+    same = write_run(
+        tmp_path,
+        "same",
+        [
+            result("fast", 0.95, 0.2, 100, seed=1),
+            result("slow", 0.97, 0.5, 100, 1),
+            result("dominated", 0.94, 0.6, 200, 1),
+            result("big", 0.99, 0.3, 900, 1),
+        ],
+    )
+    worse = write_run(
+        tmp_path,
+        "worse",
+        [
+            result("fast", 0.95, 0.3, 100, seed=2),
+            result("slow", 0.97, 0.5, 100, 2),
+            result("dominated", 0.94, 0.6, 200, 2),
+            result("big", 0.99, 0.3, 900, 2),
+        ],
+    )
+    return base, same, worse
+
+
+def checks_for(run_dir, choice, baseline=None):
+    meta, results = read_result_json(run_dir / "result.json")
+    base = read_result_json(baseline / "result.json") if baseline else None
+    return gate(results, meta, choice, None, run_dir, base)
+
+
+def test_feasible_front_member_passes(runs):
+    base, _, _ = runs
+    checks = checks_for(base, "fast/onnx")
+    assert verdict(checks, strict=True)
+
+
+def test_dominated_choice_fails_naming_the_front(runs):
+    base, _, _ = runs
+    checks = checks_for(base, "dominated/onnx")
+    fail = [c for c in checks if c.status == "fail"]
+    assert fail and "dominated" in fail[0].detail and "fast/onnx" in fail[0].detail
+    assert not verdict(checks, strict=False)
+
+
+def test_infeasible_choice_fails_naming_the_budget(runs):
+    base, _, _ = runs
+    checks = checks_for(base, "big/onnx")
+    assert any(c.status == "fail" and "memory_mb" in c.detail for c in checks)
+
+
+def test_unchanged_model_is_not_a_regression(runs):
+    base, same, _ = runs
+    checks = checks_for(same, "fast/onnx", baseline=base)
+    lat = next(c for c in checks if c.name.endswith("latency"))
+    assert lat.status in {"pass", "inconclusive"}
+    assert verdict(checks, strict=False)
+
+
+def test_a_50_percent_slower_model_is_a_regression(runs):
+    base, _, worse = runs
+    checks = checks_for(worse, "fast/onnx", baseline=base)
+    lat = next(c for c in checks if c.name.endswith("latency"))
+    assert lat.status == "fail" and "regressed" in lat.detail
+    assert not verdict(checks, strict=False)
+
+
+def test_parse_choice_errors():
+    assert parse_choice("a/onnx") == ("a", "onnx")
+    from archbench.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        parse_choice("no-variant")
+
+
+def test_cli_exit_codes(runs, tmp_path):
+    base, _, worse = runs
+    runner = CliRunner()
+    assert runner.invoke(app, ["gate", str(base), "--choose", "fast/onnx"]).exit_code == 0
+    assert runner.invoke(app, ["gate", str(base), "--choose", "dominated/onnx"]).exit_code == 1
+    assert runner.invoke(app, ["gate", str(worse), "--choose", "fast/onnx", "--baseline", str(base)]).exit_code == 1
+    missing = runner.invoke(app, ["gate", str(base), "--choose", "nope/onnx"])
+    assert missing.exit_code == 2 and "nope/onnx" in missing.output
+    cmp = runner.invoke(app, ["compare", str(base), str(worse), "-o", str(tmp_path / "c.png")])
+    assert cmp.exit_code == 0, cmp.output
+    assert "fast/onnx" in cmp.output and (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"

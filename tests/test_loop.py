@@ -1,0 +1,62 @@
+"""The timing loop: sample counts, adaptive stopping at looks, the time cap. No torch."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from archbench.measure.loop import measure_throughput, time_calls, warm_up
+from archbench.measure.stats import StoppingRule
+
+
+def spin(us: float):
+    def fn(_x: object) -> None:
+        end = time.perf_counter_ns() + int(us * 1000)
+        while time.perf_counter_ns() < end:
+            pass
+
+    return fn
+
+
+def rule(budget_ms: float | None, max_samples: int = 5000) -> StoppingRule:
+    return StoppingRule(q=0.95, confidence=0.99, budget_ms=budget_ms, min_samples=20, max_samples=max_samples,
+                        target_rel_width=0.05)  # fmt: skip
+
+
+def test_fixed_samples_takes_exactly_that_many():
+    out = time_calls(spin(1), [0, 1, 2], rule(None), fixed_samples=57, max_seconds=10)
+    assert len(out.samples_ms) == 57 and out.stop_reason == "fixed sample count"
+    assert np.all(out.samples_ms > 0)
+
+
+def test_clearly_under_budget_stops_at_the_first_look():
+    r = rule(budget_ms=1000.0)
+    out = time_calls(spin(5), [0], r, fixed_samples=None, max_seconds=10)
+    assert out.stop_reason == "verdict decided" and out.decision.verdict == "pass"
+    assert len(out.samples_ms) == r.looks[0]
+
+
+def test_clearly_over_budget_stops_at_the_first_look():
+    r = rule(budget_ms=0.0001)
+    out = time_calls(spin(20), [0], r, fixed_samples=None, max_seconds=10)
+    assert out.decision.verdict == "fail" and len(out.samples_ms) == r.looks[0]
+
+
+def test_time_cap_reports_undecided_not_a_verdict():
+    r = rule(budget_ms=None, max_samples=10_000_000)  # no budget: stops only on width or the cap
+    out = time_calls(spin(50), [0], r, fixed_samples=None, max_seconds=0.05)
+    assert out.stop_reason in {"time cap reached", "bound within target width"}
+    assert out.wall_s < 2.0
+
+
+def test_samples_are_the_call_not_the_loop():
+    out = time_calls(spin(200), [0], None, fixed_samples=50, max_seconds=10)
+    assert 0.19 <= float(np.median(out.samples_ms)) <= 0.5
+
+
+def test_warm_up_and_throughput():
+    calls = []
+    assert warm_up(calls.append, [1, 2], calls=7, min_seconds=0.0) == 7 and calls[:3] == [1, 2, 1]
+    items_per_s = measure_throughput(spin(100), [0], batch_size=10, seconds=0.1)
+    assert 20_000 <= items_per_s <= 110_000

@@ -136,6 +136,46 @@ def gate(
     raise typer.Exit(0 if passed else 1)
 
 
+@app.command()
+def search(
+    profile: Annotated[str, typer.Option("--profile", "-p", help="The profile to search for (name or YAML path).")],
+    family: Annotated[str, typer.Option(help="Built-in family whose space is searched: mlp or cnn.")] = "mlp",
+    trials: Annotated[int, typer.Option(min=1, max=10_000, help="Number of Optuna trials.")] = 20,
+    variant: Annotated[str, typer.Option(help="How every trial is deployed (e.g. onnx, torch, onnx-int8).")] = "onnx",
+    epochs: Annotated[int, typer.Option(min=0, help="Training epochs per trial.")] = 15,
+    seed: Annotated[int, typer.Option(help="Sampler seed.")] = 0,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Results directory.")] = Path("results"),
+    run_id: Annotated[str | None, typer.Option(help="Run id (default: search-<timestamp>).")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Ignore cached builds and measurements.")] = False,
+) -> None:
+    """Search an architecture space with Optuna for the front of feasible models on one profile."""
+    from archbench.cache import Cache
+    from archbench.config import VARIANTS, TrainSettings
+    from archbench.profiles import resolve
+    from archbench.search import SPACES, run_search
+    from archbench.sweep import new_run_id
+
+    try:
+        if family not in SPACES:
+            raise ArchbenchError(f"--family: {family!r} is not one of {', '.join(SPACES)}")
+        if variant not in VARIANTS:
+            raise ArchbenchError(f"--variant: {variant!r} is not one of {', '.join(VARIANTS)}")
+        prof = resolve(profile)
+
+        def show(i: int, r: object) -> None:
+            from archbench import console
+
+            console.print_trial(i, trials, r, prof)
+
+        outcome = run_search(family, prof, trials, variant, out, Cache(enabled=not fresh), run_id or
+                             f"search-{new_run_id()}", TrainSettings(epochs=epochs), seed, show)  # fmt: skip
+    except ArchbenchError as exc:
+        _fail(str(exc))
+    from archbench import console
+
+    console.print_search(outcome, prof)
+
+
 def main() -> None:
     try:
         app()

@@ -121,3 +121,32 @@ def print_gate(checks: list[Any], passed: bool) -> None:
     for c in checks:
         console.print(f"[{style[c.status]}]{c.status:<12}[/] {c.name}: {c.detail}", highlight=False)
     console.print("[bold green]gate passed[/]" if passed else "[bold red]gate failed[/]")
+
+
+def print_trial(i: int, total: int, r: Any, profile: Any) -> None:
+    from rich.console import Console
+
+    params = r.meta.get("search_params", {})
+    if r.status != "ok":
+        Console(soft_wrap=True).print(f"trial {i + 1}/{total} {params}: [red]{r.status}[/] {r.error}")
+        return
+    pct = profile.budget.percentile
+    Console(soft_wrap=True).print(
+        f"trial {i + 1}/{total} {params}: acc {r.accuracy:.4f}, {pct} {r.latency.get(pct, float('nan')):.4g} ms, "
+        f"{r.peak_memory_mb or 0:.0f} MB -> {r.feasibility}",
+        highlight=False,
+    )
+
+
+def print_search(outcome: Any, profile: Any) -> None:
+    from rich.console import Console
+
+    from archbench.pareto import front, why_nothing_feasible
+    from archbench.report import render_front_table
+
+    console = Console()
+    if front(outcome.results, profile.name):
+        console.print(render_front_table(outcome.results, profile))
+    else:
+        console.print(f"[red]{why_nothing_feasible(outcome.results, profile.name)}[/]")
+    console.print(f"results: {outcome.run_dir}/ (" + ", ".join(sorted(p.name for p in outcome.files.values())) + ")")

@@ -8,11 +8,13 @@ build is simply redone.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,10 @@ class Cache:
     def put_build(self, key: str, build: dict[str, Any]) -> None:
         atomic_json(self.build_dir(key) / "build.json", build)
 
+    def build_lock(self, key: str) -> contextlib.AbstractContextManager[None]:
+        """Held while checking for, then making, one build: two sweeps never build into the same dir."""
+        return file_lock(self.root / "locks" / f"build-{key}.lock")
+
     # measurements ------------------------------------------------------------------------------
     def _measure_path(self, key: str) -> Path:
         return self.root / "measure" / key[:2] / f"{key}.json"
@@ -73,6 +79,21 @@ class Cache:
             return json.loads(path.read_text())
         except (OSError, ValueError):
             return None  # missing or torn entry: a miss, recomputed
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock between processes (flock); the kernel drops it if the holder dies."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # O_NOFOLLOW: a planted symlink must not make us create a file outside the directory.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
 
 
 def atomic_json(path: Path, data: Any) -> None:

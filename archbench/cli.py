@@ -52,6 +52,7 @@ def sweep(
     from archbench.profiles import default_profiles, resolve
     from archbench.sweep import Sweep
 
+    runner = None  # Ctrl-C can come before the sweep exists (while configs load)
     try:
         config_file = candidates or DEFAULT_CANDIDATES
         config = load_sweep_config(config_file)
@@ -62,7 +63,8 @@ def sweep(
     except ArchbenchError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
-        typer.echo(f"interrupted: finished results kept in {runner.run_dir}; rerun to resume", err=True)
+        kept = f"finished results kept in {runner.run_dir}; rerun to resume" if runner else "nothing was run"
+        typer.echo(f"interrupted: {kept}", err=True)
         raise typer.Exit(130) from None
     console.print_outcome(outcome)
 

@@ -9,7 +9,8 @@ class ArchbenchError(Exception):
 
 class ConfigError(ArchbenchError):
     def __init__(self, file: str, key: str, reason: str) -> None:
-        self.file, self.key, self.reason = str(file), key or "<root>", _one_line(reason)
+        # The key can be a user's own (unknown) key: it may hold newlines or terminal escapes too.
+        self.file, self.key, self.reason = _printable(str(file)), _one_line(key) or "<root>", _one_line(reason)
         super().__init__(f"{self.file}: {self.key}: {self.reason}")
 
 
@@ -18,4 +19,9 @@ class CandidateError(ArchbenchError):
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    return _printable(" ".join(str(text).split()))
+
+
+def _printable(text: str) -> str:
+    """Escape what a terminal would act on (control characters, lone surrogates) instead of printing it."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ def export_onnx(module: Any, example: np.ndarray, path: Path, opset: int = 17) -
             return "dynamo"
         except Exception as exc:
             errors.append(f"dynamo exporter: {exc}")
+    # The dynamo exporter colours its messages: strip the escape codes before they reach the reports.
+    errors = [re.sub(r"\x1b\[[0-9;]*m", "", e) for e in errors]
     raise CandidateError("ONNX export failed: " + " | ".join(" ".join(e.split())[:300] for e in errors))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+JOB_DIR_PREFIX = "archbench-job-"
+PARENT_PID_ENV = "ARCHBENCH_PARENT_PID"  # tells the worker whose death must take it down (die_with_parent)
 
 
 @dataclass
@@ -34,12 +37,43 @@ def child_env(threads: int | None) -> dict[str, str]:
     env["TOKENIZERS_PARALLELISM"] = "false"
     env["HF_HUB_OFFLINE"] = "1"
     env["TRANSFORMERS_OFFLINE"] = "1"
+    env[PARENT_PID_ENV] = str(os.getpid())
     return env
+
+
+def die_with_parent(job_dir: Path | None = None) -> None:
+    """Child side: if the sweep dies, even by SIGKILL, take this worker's whole process group down too.
+
+    Without it a worker (in its own session, so no terminal signal reaches it) would keep running a hung
+    candidate, and the grandchildren it spawned, long after the sweep is gone. Linux's PR_SET_PDEATHSIG
+    sends SIGTERM when the parent dies; the handler SIGKILLs the group. A no-op off Linux, or when the
+    process was not started by run_child (it must lead its own group, or the handler would kill others).
+    job_dir, the parent's temporary directory for this job, is removed first: the dead parent cannot.
+    """
+    parent = os.environ.get(PARENT_PID_ENV)
+    if not parent or not sys.platform.startswith("linux") or os.getpgrp() != os.getpid():
+        return
+    import ctypes
+
+    try:
+        if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0) != 0:  # 1 = PR_SET_PDEATHSIG
+            return
+    except (OSError, AttributeError):
+        return
+
+    def die(*_: Any) -> None:
+        if job_dir is not None and job_dir.name.startswith(JOB_DIR_PREFIX):
+            shutil.rmtree(job_dir, ignore_errors=True)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    signal.signal(signal.SIGTERM, die)
+    if str(os.getppid()) != parent:  # the parent died before prctl took effect: no signal will come
+        die()
 
 
 def run_child(kind: str, job: dict[str, Any], timeout_s: float, threads: int | None = None) -> ChildOutcome:
     """Run one job in a fresh interpreter in its own session; kill its whole group on timeout."""
-    with tempfile.TemporaryDirectory(prefix="archbench-job-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=JOB_DIR_PREFIX) as tmp:
         job_path, out_path = Path(tmp) / "job.json", Path(tmp) / "out.json"
         job_path.write_text(json.dumps(job))
         stderr_path = Path(tmp) / "stderr.txt"
@@ -73,7 +107,9 @@ def _wait(proc: subprocess.Popen, timeout_s: float) -> tuple[int, Any, bool]:
             _kill_group(proc)  # grandchildren the candidate may have left behind
             return status, rusage, False
         if time.monotonic() > deadline:
-            _kill_group(proc)
+            # Kill without _kill_group: it would reap the child, and this wait4 needs to (for rusage).
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
             _, status, rusage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
             return status, rusage, True

@@ -188,7 +188,75 @@ class OnnxCandidate(CandidateBase):
         return variants
 
 
-Candidate = Annotated[BuiltinCandidate | ImportCandidate | OnnxCandidate, Field(discriminator="kind")]
+class TokenizerSpec(Frozen):
+    """A subword tokenizer trained on the training split (offline, `tokenizers` library).
+
+    Byte-level BPE is the default because its training repeats exactly; WordPiece training in
+    `tokenizers` breaks merge ties in hash order (huggingface/tokenizers#1794), so its vocabulary
+    can differ by a few tokens from one build to the next.
+    """
+
+    kind: Literal["bpe", "wordpiece"] = "bpe"
+    vocab_size: int = Field(4000, ge=100, le=500_000)
+    min_frequency: int = Field(2, ge=1, le=1_000_000)
+    lowercase: bool = True
+
+
+class BertOverrides(Frozen):
+    """The BERT config keys a from-scratch candidate may set; anything else is a typo."""
+
+    hidden_size: int = Field(64, ge=4, le=8192)
+    num_hidden_layers: int = Field(2, ge=1, le=128)
+    num_attention_heads: int = Field(2, ge=1, le=256)
+    intermediate_size: int = Field(128, ge=1, le=65536)
+    max_position_embeddings: int = Field(512, ge=8, le=65536)
+    hidden_act: Literal["gelu", "gelu_new", "relu", "silu"] = "gelu"
+    hidden_dropout_prob: float = Field(0.1, ge=0, lt=1)
+    attention_probs_dropout_prob: float = Field(0.1, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self) -> BertOverrides:
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(f"hidden_size {self.hidden_size} is not a multiple of "
+                             f"num_attention_heads {self.num_attention_heads}")  # fmt: skip
+        return self
+
+
+class TextCandidateBase(CandidateBase):
+    max_length: int = Field(128, ge=4, le=65536, description="tokens; longer texts are truncated")
+    pooling: Literal["mean", "cls"] = "mean"
+
+
+class HfConfigCandidate(TextCandidateBase):
+    """A BERT-style transformer built from a config with overrides, trained from scratch."""
+
+    kind: Literal["hf-config"] = "hf-config"
+    model_type: Literal["bert"] = "bert"
+    config: BertOverrides = Field(default_factory=BertOverrides)
+    tokenizer: TokenizerSpec = Field(default_factory=TokenizerSpec)
+
+    @model_validator(mode="after")
+    def _fits_positions(self) -> HfConfigCandidate:
+        if self.max_length > self.config.max_position_embeddings:
+            raise ValueError(f"max_length {self.max_length} exceeds config.max_position_embeddings "
+                             f"{self.config.max_position_embeddings}")  # fmt: skip
+        return self
+
+
+class HfPretrainedCandidate(TextCandidateBase):
+    """A local pretrained encoder directory (local files only, never remote code) plus a trained head."""
+
+    kind: Literal["hf-pretrained"] = "hf-pretrained"
+    path: str = Field(min_length=1, description="directory with config.json, weights and tokenizer.json")
+    mode: Literal["frozen", "finetune"] = Field("frozen", description="train the head only, or everything")
+    keep_layers: int | None = Field(None, ge=1, le=1024, description="keep the first k encoder layers")
+
+
+Candidate = Annotated[
+    BuiltinCandidate | ImportCandidate | OnnxCandidate | HfConfigCandidate | HfPretrainedCandidate,
+    Field(discriminator="kind"),
+]
+TEXT_CANDIDATE_KINDS = ("hf-config", "hf-pretrained")
 
 
 class DigitsTaskSpec(Frozen):
@@ -197,7 +265,87 @@ class DigitsTaskSpec(Frozen):
     seed: int = Field(0, ge=0)
 
 
-TaskSpec = Annotated[DigitsTaskSpec, Field(discriminator="kind")]
+class LengthRange(Frozen):
+    """Half-open [min, max): a text belongs when min <= length < max. Either end may be open."""
+
+    min: int | None = Field(None, ge=0)
+    max: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LengthRange:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.max <= self.min:
+            raise ValueError("max must be greater than min")
+        return self
+
+
+Scalar = str | int | float | bool
+
+
+class Condition(Frozen):
+    """One declarative test on a column of the test file; never evaluated as code."""
+
+    column: str = Field(min_length=1)
+    op: Literal["==", "!=", "<", "<=", ">", ">=", "in", "not in", "contains"] = "=="
+    value: Scalar | list[Scalar]
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> Condition:
+        if self.op in ("in", "not in") and not isinstance(self.value, list):
+            raise ValueError(f"op {self.op!r} needs a list value")
+        if self.op not in ("in", "not in") and isinstance(self.value, list):
+            raise ValueError(f"op {self.op!r} needs a single value, not a list")
+        numeric = isinstance(self.value, int | float) and not isinstance(self.value, bool)
+        if self.op in ("<", "<=", ">", ">=") and not numeric:
+            raise ValueError(f"op {self.op!r} needs a number")
+        if self.op == "contains" and not isinstance(self.value, str):
+            raise ValueError("op 'contains' needs a string")
+        return self
+
+
+class TextSlice(Frozen):
+    """A named subset of the test set: every criterion given must hold."""
+
+    name: SafeName
+    tokens: LengthRange | None = None
+    words: LengthRange | None = None
+    where: list[Condition] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_a_criterion(self) -> TextSlice:
+        if self.tokens is None and self.words is None and not self.where:
+            raise ValueError("a slice needs tokens, words or where")
+        return self
+
+
+class TextTaskSpec(Frozen):
+    """Text classification from the user's CSV or JSONL files."""
+
+    kind: Literal["text"] = "text"
+    train_file: str = Field(min_length=1)
+    test_file: str | None = Field(None, description="absent: split train_file with seed and test_fraction")
+    format: Literal["csv", "jsonl"] | None = Field(None, description="default: from the file suffix")
+    text_column: str = Field("text", min_length=1)
+    label_column: str = Field("label", min_length=1)
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    seed: int = Field(0, ge=0)
+    max_train: int | None = Field(None, ge=2, description="seeded subsample of training rows (shorter builds)")
+    max_test: int | None = Field(None, ge=2, description="seeded subsample of test rows")
+    slices: list[TextSlice] | None = Field(None, description="default: short/long at the median token length")
+    length_tokenizer: str | None = Field(None, description="tokenizer.json (or its directory) to count tokens")
+
+    @field_validator("slices")
+    @classmethod
+    def _unique_slices(cls, slices: list[TextSlice] | None) -> list[TextSlice] | None:
+        names = [s.name for s in slices or []]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"slice names must be unique, repeated: {', '.join(dupes)}")
+        return slices
+
+
+TaskSpec = Annotated[DigitsTaskSpec | TextTaskSpec, Field(discriminator="kind")]
 
 
 class SweepConfig(Frozen):
@@ -214,6 +362,17 @@ class SweepConfig(Frozen):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"candidate names must be unique, repeated: {', '.join(dupes)}")
+        return candidates
+
+    @field_validator("candidates")
+    @classmethod
+    def _candidates_fit_task(cls, candidates: list[Any], info: ValidationInfo) -> list[Any]:
+        task = info.data.get("task")  # validated first: it is declared first
+        kind = getattr(task, "kind", "digits")
+        for i, cand in enumerate(candidates):
+            if (cand.kind in TEXT_CANDIDATE_KINDS) != (kind == "text"):
+                wanted = " or ".join(TEXT_CANDIDATE_KINDS) if kind == "text" else "builtin, import or onnx"
+                raise ValueError(f"item {i} ({cand.name}) is {cand.kind}; a {kind} task takes {wanted} candidates")
         return candidates
 
     def train_settings(self, candidate: CandidateBase) -> TrainSettings:
@@ -293,6 +452,8 @@ def _bounded_safe_loader() -> type:
             return super().compose_node(parent, index)
 
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if not isinstance(node, yaml.MappingNode):  # e.g. `!!map [1, 2]`: let SafeLoader say why
+                return super().construct_mapping(node, deep=deep)
             keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
             hashable = [k for k in keys if isinstance(k, str | int | float | bool | None)]
             dupes = sorted({str(k) for k in hashable if hashable.count(k) > 1})
@@ -320,7 +481,9 @@ def validate(model: type[Frozen], data: Any, file: str | Path) -> Any:
             reason = "unknown key"
         elif err["type"] == "missing":
             reason = "required key is missing"
-        elif err["type"] in ("union_tag_not_found", "union_tag_invalid"):
+        elif err["type"] == "union_tag_not_found":  # its ctx has no expected_tags: `kind` is simply absent
+            key, reason = f"{key}.kind" if key else "kind", "required key is missing"
+        elif err["type"] == "union_tag_invalid":
             given = err["ctx"].get("tag", "nothing")
             key, reason = f"{key}.kind" if key else "kind", f"{given!r} is not one of {err['ctx']['expected_tags']}"
         raise ConfigError(file, key or "<root>", reason) from None
@@ -328,7 +491,7 @@ def validate(model: type[Frozen], data: Any, file: str | Path) -> Any:
         raise ConfigError(file, "<root>", "nested too deeply") from None
 
 
-_UNION_TAGS = {"builtin", "import", "onnx", "digits", "text"}
+_UNION_TAGS = {"builtin", "import", "onnx", "hf-config", "hf-pretrained", "digits", "text"}
 _INTERNAL_LOC = re.compile(r"^(constrained-\w+|literal\[.*\]|function-\w+\[.*\]|int|float|str|bool|list\[.*\])$")
 
 
@@ -346,6 +509,13 @@ def load_profile(path: str | Path) -> HardwareProfile:
 
 
 def load_sweep_config(path: str | Path) -> SweepConfig:
+    try:
+        return _load_sweep_config(path)
+    except OSError as exc:  # checking a path the user wrote (too long, unreadable, ...): still one line
+        raise ConfigError(path, "<paths>", f"unusable path: {exc.strerror or exc}") from None
+
+
+def _load_sweep_config(path: str | Path) -> SweepConfig:
     config = validate(SweepConfig, load_yaml(path), path)
     base = Path(path).resolve().parent
     for i, cand in enumerate(config.candidates):
@@ -357,15 +527,43 @@ def load_sweep_config(path: str | Path) -> SweepConfig:
             wpath = Path(cand.weights) if Path(cand.weights).is_absolute() else base / cand.weights
             if not wpath.is_file():
                 raise ConfigError(path, f"candidates.{i}.weights", f"no such weights file: {cand.weights}")
-    return config.model_copy(update={"candidates": [_resolve_paths(c, base) for c in config.candidates]})
+        if isinstance(cand, HfPretrainedCandidate):
+            from archbench.candidates.text_checks import check_pretrained_dir
+
+            check_pretrained_dir(cand, _under(base, cand.path), path, f"candidates.{i}")
+    task = config.task
+    if isinstance(task, TextTaskSpec):
+        task = _resolve_task_paths(task, base, path)
+    return config.model_copy(update={"candidates": [_resolve_paths(c, base) for c in config.candidates],
+                                     "task": task})  # fmt: skip
+
+
+def _under(base: Path, ref: str) -> Path:
+    return Path(ref) if Path(ref).is_absolute() else (base / ref).resolve()
 
 
 def _resolve_paths(cand: Any, base: Path) -> Any:
-    if isinstance(cand, OnnxCandidate) and not Path(cand.path).is_absolute():
+    if isinstance(cand, OnnxCandidate | HfPretrainedCandidate) and not Path(cand.path).is_absolute():
         return cand.model_copy(update={"path": str((base / cand.path).resolve())})
     if isinstance(cand, ImportCandidate) and cand.weights and not Path(cand.weights).is_absolute():
         return cand.model_copy(update={"weights": str((base / cand.weights).resolve())})
     return cand
+
+
+def _resolve_task_paths(task: TextTaskSpec, base: Path, file: str | Path) -> TextTaskSpec:
+    """Data files resolve against the YAML file's directory, like every other path in it."""
+    update: dict[str, str] = {}
+    for key in ("train_file", "test_file", "length_tokenizer"):
+        ref = getattr(task, key)
+        if ref is None:
+            continue
+        resolved = _under(base, ref)
+        if not resolved.exists():
+            raise ConfigError(file, f"task.{key}", f"no such file: {ref}")
+        if key != "length_tokenizer" and not resolved.is_file():
+            raise ConfigError(file, f"task.{key}", f"is a directory, not a data file: {ref}")
+        update[key] = str(resolved)
+    return task.model_copy(update=update)
 
 
 def slug(text: str) -> str:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import archbench
 from archbench.config import HardwareProfile
 from archbench.errors import ConfigError
-from archbench.pareto import front, upstream_latency_ms, why_nothing_feasible
+from archbench.pareto import front, upstream_accuracy, upstream_latency_ms, why_nothing_feasible
 from archbench.result import BudgetVerdict, Result
 
 if TYPE_CHECKING:
@@ -59,6 +59,10 @@ CSV_COLUMNS = (
     "gpu_peak_mb",
     "model_mb",
     "params",
+    "tokenizer_p50_ms",
+    "model_p50_ms",
+    "slice_accuracy",
+    "padding_policy",
     "n_samples",
     "unstable",
     "broken_budgets",
@@ -271,6 +275,12 @@ def _broken(r: Result) -> list[str]:
     return out
 
 
+def _slice_cell(r: Result) -> str:
+    """'long=0.75 (n=4); short=0.9 (n=6)': every slice's accuracy with its sample count."""
+    return "; ".join(f"{name}={_fmt(s.get('accuracy'))} (n={s.get('n', '?')})"
+                     for name, s in sorted(r.slice_accuracy.items()))  # fmt: skip
+
+
 def _percentile_bounds(r: Result, percentile: str | None) -> tuple[float | None, float | None]:
     d = r.latency_decision
     if d is None or percentile is None or d.percentile != percentile:
@@ -319,6 +329,10 @@ def write_csv(run_dir: str | Path, results: Sequence[Result], profiles: dict[str
             "gpu_peak_mb": _num(mem.get("gpu_peak_mb")),
             "model_mb": _num(r.model_mb),
             "params": _num(r.params),
+            "tokenizer_p50_ms": _num(r.stage_latency_ms.get("tokenizer_p50")),
+            "model_p50_ms": _num(r.stage_latency_ms.get("model_p50")),
+            "slice_accuracy": _slice_cell(r),
+            "padding_policy": r.meta.get("padding_policy") or "",
             "n_samples": len(r.latency_samples_ms) or _num(lat.get("n")),
             "unstable": r.unstable,
             "broken_budgets": "; ".join(_broken(r)),
@@ -392,20 +406,38 @@ def _relative(v: BudgetVerdict) -> str:
 def _front_table(rows: list[Result], profile: HardwareProfile) -> list[str]:
     pct = profile.budget.percentile
     slices = sorted({name for r in rows for name in r.slice_accuracy})
+    counts = {s: next((r.slice_accuracy[s].get("n") for r in rows if s in r.slice_accuracy), "?") for s in slices}
+    staged = any(r.stage_latency_ms for r in rows)
     head = ["candidate", "variant", "accuracy"]
     if profile.upstream:
         head.append("pipeline accuracy")
     head += [f"{pct} ms [lower, upper]", "peak MB", "model MB", "throughput /s"]
-    head += [f"acc[{s}]" for s in slices]
+    if staged:
+        head += ["tokenizer p50 ms", "model p50 ms"]
+    head += [f"acc[{s}] n={counts[s]}" for s in slices]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [_md(r.candidate), _md(r.variant), _fmt(r.accuracy)]
         if profile.upstream:
             cells.append(_fmt(r.pipeline_accuracy))
         cells += [_latency_cell(r, pct), _fmt(r.peak_memory_mb), _fmt(r.model_mb), _fmt(r.throughput)]
+        if staged:
+            cells += [_fmt(r.stage_latency_ms.get("tokenizer_p50")), _fmt(r.stage_latency_ms.get("model_p50"))]
         cells += [_fmt(r.slice_accuracy[s].get("accuracy")) if s in r.slice_accuracy else "-" for s in slices]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def _pipeline_lines(profile: HardwareProfile, ours: Sequence[Result]) -> list[str]:
+    """Upstream stages (they cap what any model can reach) and the padding policy the figures assume."""
+    lines = []
+    if profile.upstream:
+        stages = ", ".join(f"{s.name} ({s.latency_ms:g} ms, accuracy {s.accuracy:g})" for s in profile.upstream)
+        lines.append(f"Upstream stages: {_md(stages)}: no model can push pipeline accuracy above "
+                     f"{_fmt(upstream_accuracy(profile), '.3g')}.")  # fmt: skip
+    policies = sorted({r.meta["padding_policy"].split(";")[0] for r in ours if r.meta.get("padding_policy")})
+    lines += [f"Padding: {_md(p)}." for p in policies]
+    return ["", *lines] if lines else []
 
 
 def summary_markdown(
@@ -445,6 +477,7 @@ def summary_markdown(
             continue
         threads = f"{profile.threads} thread{'s' if profile.threads != 1 else ''}"
         out.append(f"{profile.device}, {threads}, batch {profile.batch_size}. Budgets: {budget_line(profile)}")
+        out += _pipeline_lines(profile, ours)
         rows = front(results, name)
         out.append("")
         if rows:
@@ -519,7 +552,9 @@ def _plot_profile(ax: Any, results: list[Result], profile: HardwareProfile, spar
         if (r.latency_at(pct) or 0) > 0 and _accuracy(r, profile) is not None
     ]
     if not points:
-        ax.text(0.5, 0.5, "no measured results", ha="center", va="center", transform=ax.transAxes, color="0.4")
+        skipped = [r for r in results if r.status == "skipped"]
+        text = (skipped[0].error or "skipped") if skipped and len(skipped) == len(results) else "no measured results"
+        ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4", wrap=True)
         ax.set_xticks([])
         ax.set_yticks([])
         return set()
@@ -533,7 +568,11 @@ def _plot_profile(ax: Any, results: list[Result], profile: HardwareProfile, spar
             [x], [y], linestyle="none", marker=marker, markersize=7, fillstyle=fill,
             color=colour, markeredgecolor=colour, markerfacecoloralt="white", zorder=3,
         )  # fmt: skip
-        ax.annotate(_label(r), (x, y), xytext=(4, 3), textcoords="offset points", fontsize=6, color="0.2")
+        if r.on_front:  # label the front only: dozens of labels on a log axis are unreadable
+            ax.annotate(_label(r), (x, y), xytext=(4, 3), textcoords="offset points", fontsize=6, color="0.2")
+        spread = _slice_spread(r, profile)
+        if spread:  # worst to best slice, on the same accuracy scale as the point
+            ax.plot([x, x], spread, color=colour, linewidth=0.8, alpha=0.6, zorder=2)
     on_front = sorted(((x, y) for r, x, y in points if r.on_front), key=lambda p: p[0])
     if on_front:
         xs, ys = zip(*on_front, strict=True)
@@ -554,6 +593,12 @@ def _plot_profile(ax: Any, results: list[Result], profile: HardwareProfile, spar
             xytext=(3, 3), textcoords="offset points", fontsize=6, color="tab:red",
         )  # fmt: skip
     ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    # 1-2-5 ticks with plain labels: latency ranges often span less than a decade.
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     not_plotted = len(results) - len(points)
     # Said under the axis, where no point or budget label can hide it.
     hidden = f"\n{not_plotted} failed, skipped or unmeasured not shown" if not_plotted else ""
@@ -562,6 +607,15 @@ def _plot_profile(ax: Any, results: list[Result], profile: HardwareProfile, spar
     ax.tick_params(labelsize=7)
     ax.grid(True, which="both", alpha=0.25)
     return variants
+
+
+def _slice_spread(r: Result, profile: HardwareProfile) -> tuple[float, float] | None:
+    values = [s["accuracy"] for s in r.slice_accuracy.values() if isinstance(s.get("accuracy"), float)
+              and math.isfinite(s["accuracy"])]  # fmt: skip
+    if len(values) < 2:
+        return None
+    scale = upstream_accuracy(profile) if profile.upstream else 1.0
+    return min(values) * scale, max(values) * scale
 
 
 def write_pareto_png(run_dir: str | Path, results: Sequence[Result], profiles: dict[str, HardwareProfile]) -> Path:
@@ -591,11 +645,14 @@ def write_pareto_png(run_dir: str | Path, results: Sequence[Result], profiles: d
         Line2D([], [], linestyle="none", marker="o", color=c, fillstyle=f, markerfacecoloralt="white", label=s)
         for s, (c, f) in _STATUS_STYLE.items()
     ]
-    handles.append(Line2D([], [], color="tab:blue", label="Pareto front"))
+    handles.append(Line2D([], [], color="tab:blue", label="Pareto front (accuracy, latency, memory)"))
+    if any(len(r.slice_accuracy) >= 2 for r in results):
+        handles.append(Line2D([], [], color="0.4", linewidth=0.8, label="slice accuracy range"))
     handles += [
         Line2D([], [], linestyle="none", marker=_marker(v, spare), color="0.2", label=v) for v in sorted(variants)
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 8), fontsize=7, frameon=False)
+    per_row = 4 if ncols == 1 else 8  # a single panel is narrow: wrap the legend rather than clip it
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), per_row), fontsize=7, frameon=False)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=150)
     return _atomic_write_bytes(Path(run_dir) / PARETO_PNG, buf.getvalue())
@@ -651,17 +708,25 @@ def render_front_table(results: Iterable[Result], profile: HardwareProfile) -> T
     table = Table(title=f"{profile.name}: Pareto front", caption=escape(f"budgets: {budget_line(profile)}"))
     table.add_column("candidate")
     table.add_column("variant")
-    table.add_column("pipeline acc" if profile.upstream else "accuracy", justify="right")
+    table.add_column("accuracy", justify="right")
+    if profile.upstream:
+        table.add_column("pipeline acc", justify="right")
     table.add_column(escape(f"{pct} ms [lower, upper]"), justify="right")
+    staged = any(r.stage_latency_ms for r in rows)
+    if staged:
+        table.add_column("tokenizer p50", justify="right")
     table.add_column("peak MB", justify="right")
     table.add_column("model MB", justify="right")
     table.add_column("items/s", justify="right")
     for r in rows:
+        accuracy = [_fmt(r.accuracy)] + ([_fmt(r.pipeline_accuracy)] if profile.upstream else [])
+        stage = [_fmt(r.stage_latency_ms.get("tokenizer_p50"))] if staged else []
         table.add_row(
             escape(r.candidate),
             escape(r.variant),
-            _fmt(_accuracy(r, profile)),
+            *accuracy,
             escape(_latency_cell(r, pct)),
+            *stage,
             _fmt(r.peak_memory_mb),
             _fmt(r.model_mb),
             _fmt(r.throughput),

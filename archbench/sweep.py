@@ -7,6 +7,7 @@ atomically after each one) so an interrupt loses nothing, and the cache makes a 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
@@ -154,6 +155,10 @@ class Sweep:
             if p.input_shape is not None and tuple(p.input_shape) != self.task.sample_shape:
                 raise ConfigError(p.name, "input_shape", f"{p.input_shape} does not fit the task's "
                                   f"inputs {list(self.task.sample_shape)}")  # fmt: skip
+            for name in p.budget.min_slice_accuracy:  # a typo would otherwise make every candidate infeasible
+                if name not in self.task.slices:
+                    raise ConfigError(p.name, f"budget.min_slice_accuracy.{name}", f"the task has no slice {name!r} "
+                                      f"(slices: {', '.join(sorted(self.task.slices)) or 'none'})")  # fmt: skip
 
     def _runnable_jobs(self, jobs: list[Job]) -> list[Job]:
         runnable, cuda = [], None
@@ -170,7 +175,6 @@ class Sweep:
 
     def _build_all(self, jobs: list[Job]) -> dict[str, tuple[str, dict[str, Any]]]:
         from archbench.env import library_versions
-        from archbench.measure.runner import run_child
 
         candidates = {j.candidate.name: j.candidate for j in jobs if j.key not in self.results}
         builds: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -179,27 +183,32 @@ class Sweep:
         for i, cand in enumerate(candidates.values()):
             self.progress("build", i, len(candidates), cand.name)
             key = self._build_key(cand, versions)
-            cached = self.cache.get_build(key)
-            if cached is not None:
-                builds[cand.name] = (key, cached)
-                continue
-            out_dir = self.cache.new_build_dir(key)
-            job = {
-                "candidate": cand.model_dump(mode="json"),
-                "train": self.config.train_settings(cand).model_dump(mode="json"),
-                "task_path": str(self.task_path), "out_dir": str(out_dir), "variants": list(cand.variants),
-                "memory_headroom_mb": headroom,
-            }  # fmt: skip
-            outcome = run_child("build", job, timeout_s=self.build_timeout_s, threads=None)
-            if outcome.payload is None:
-                shutil.rmtree(out_dir, ignore_errors=True)
-                builds[cand.name] = (key, {"error": outcome.error})
-                continue
-            build = {**outcome.payload, "build_wall_s": outcome.wall_s, "build_key": key}
-            self.cache.put_build(key, build)
-            builds[cand.name] = (key, build)
+            # A concurrent sweep building the same candidate would wipe this build dir: wait, then reuse its build.
+            with self.cache.build_lock(key):
+                builds[cand.name] = (key, self._build_one(cand, key, headroom))
         self.progress("build", len(candidates), len(candidates), "")
         return builds
+
+    def _build_one(self, cand: Any, key: str, headroom: float) -> dict[str, Any]:
+        from archbench.measure.runner import run_child
+
+        cached = self.cache.get_build(key)
+        if cached is not None:
+            return cached
+        out_dir = self.cache.new_build_dir(key)
+        job = {
+            "candidate": cand.model_dump(mode="json"),
+            "train": self.config.train_settings(cand).model_dump(mode="json"),
+            "task_path": str(self.task_path), "out_dir": str(out_dir), "variants": list(cand.variants),
+            "memory_headroom_mb": headroom,
+        }  # fmt: skip
+        outcome = run_child("build", job, timeout_s=self.build_timeout_s, threads=None)
+        if outcome.payload is None:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            return {"error": outcome.error}
+        build = {**outcome.payload, "build_wall_s": outcome.wall_s, "build_key": key}
+        self.cache.put_build(key, build)
+        return build
 
     build_timeout_s = 1800.0
 
@@ -210,6 +219,8 @@ class Sweep:
         source = import_source_hash(cand.target) if getattr(cand, "target", None) else None
         onnx_hash = _file_hash(cand.path) if isinstance(cand, OnnxCandidate) else None
         weights_hash = _file_hash(cand.weights) if getattr(cand, "weights", None) else None
+        if cand.kind == "hf-pretrained":  # the directory's files, not just its path, decide the build
+            weights_hash = _dir_hash(cand.path)
         train = self.config.train_settings(cand).model_dump(mode="json")
         return content_key("build", 2, spec, train, self.task_fp, versions, source, onnx_hash, weights_hash)
 
@@ -316,10 +327,36 @@ class Sweep:
         self._write(complete=False, final=False)
 
     def _write(self, complete: bool, final: bool) -> dict[str, Path]:
+        from archbench.cache import file_lock
+
+        # Another sweep may write this run directory at the same time: read-merge-write under a lock.
+        with file_lock(self.run_dir / ".result.lock"):
+            return self._write_merged(complete, final)
+
+    def _others_on_disk(self) -> tuple[list[Result], dict[str, HardwareProfile]]:
+        """Results in result.json that this sweep does not hold (another sweep's, or earlier ones), and
+        the profiles they need. A run directory accumulates this machine's results; none is dropped."""
+        from archbench.report import read_result_json
+
+        profiles = self.profile_map
+        try:
+            meta, on_disk = read_result_json(self.run_dir / "result.json")
+        except ConfigError:  # none yet, or unreadable: nothing to keep
+            return [], profiles
+        if meta.get("run", {}).get("machine") != self.machine:
+            return [], profiles
+        for name, raw in (meta.get("profiles") or {}).items():
+            if name not in profiles:
+                with contextlib.suppress(ValueError):  # pydantic's ValidationError is a ValueError
+                    profiles[name] = HardwareProfile.model_validate(raw)
+        return [r for r in on_disk if r.key not in self.results and r.profile in profiles], profiles
+
+    def _write_merged(self, complete: bool, final: bool) -> dict[str, Path]:
         from archbench import report
         from archbench.pareto import evaluate
 
-        results = evaluate(self.results.values(), self.profile_map)
+        others, profiles = self._others_on_disk()
+        results = evaluate([*self.results.values(), *others], profiles)
         run_info = {
             "run_id": self.run_id, "started": self.started, "candidates_file": self.config_file,
             "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds") if final else None,
@@ -327,14 +364,20 @@ class Sweep:
         }  # fmt: skip
         env = getattr(self, "environment", {})
         if not final:
-            report.write_result_json(self.run_dir, results, self.profile_map, env, run_info, complete)
+            report.write_result_json(self.run_dir, results, profiles, env, run_info, complete)
             return {}
-        return report.write_all(self.run_dir, results, self.profile_map, env, run_info, complete)
+        return report.write_all(self.run_dir, results, profiles, env, run_info, complete)
 
 
 def _build_timings(build: dict[str, Any]) -> dict[str, float]:
     t = build.get("timings", {})
     return {k: float(t[k]) for k in ("train_s", "export_s", "quantize_s") if k in t}
+
+
+def _dir_hash(path: str) -> str:
+    """Hash of a model directory's top-level files (config, tokenizer, weights), by content."""
+    files = sorted(p for p in Path(path).iterdir() if p.is_file()) if Path(path).is_dir() else []
+    return content_key([(p.name, _file_hash(str(p))) for p in files])
 
 
 def _file_hash(path: str) -> str | None:

@@ -16,9 +16,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+TEXT_IMPORT_HEADROOM_MB = 3072.0
+
 
 def main(argv: list[str]) -> int:
+    from archbench.measure.runner import die_with_parent
+
     kind, job_path, out_path = argv
+    die_with_parent(Path(job_path).parent)  # first: a sweep killed while we import must not leave us running
     job = json.loads(Path(job_path).read_text())
     if job.get("cores"):
         os.sched_setaffinity(0, job["cores"])
@@ -166,8 +171,11 @@ def run_measure(job: dict[str, Any]) -> dict[str, Any]:
     settings, budget = profile["measure"], profile["budget"]
     task = TaskData.load(Path(job["task_path"]))
     state = sample_machine_state()
-    memory.limit_address_space(job["memory_headroom_mb"])
-    runner = make_runner(variant, job["build"], job["candidate"], profile, task.sample_shape, task.num_classes)
+    # transformers + torch reserve ~1.5 GB of address space on import (after this limit): allow for it.
+    memory.limit_address_space(job["memory_headroom_mb"] + (TEXT_IMPORT_HEADROOM_MB if task.kind == "text" else 0))
+    runner = make_runner(variant, job["build"], job["candidate"], profile, task.sample_shape, task.num_classes,
+                         task_kind=task.kind)  # fmt: skip
+    task.x_train, task.y_train = task.x_train[:0], task.y_train[:0]  # not served: keep it out of peak memory
 
     rng = np.random.default_rng(job.get("seed", 0))
     inputs = [runner.prepare(b) for b in latency_batches(task, profile, rng)]
@@ -178,6 +186,7 @@ def run_measure(job: dict[str, Any]) -> dict[str, Any]:
     context = getattr(runner, "run_context", contextlib.nullcontext)()
     context.__enter__()  # e.g. torch.inference_mode(): entered once, not per timed call
     warm_up(call, inputs, settings["warmup"])
+    getattr(runner, "reset_stages", lambda: None)()  # per-stage times cover the timed loop only
 
     from archbench.config import PERCENTILES
 
@@ -189,6 +198,7 @@ def run_measure(job: dict[str, Any]) -> dict[str, Any]:
         target_rel_width=settings["target_rel_width"],
     )  # fmt: skip
     loop = time_calls(call, inputs, rule, settings.get("fixed_samples"), settings["max_seconds"])
+    stages = getattr(runner, "stage_latency_ms", lambda: {})()
     peak_rss = memory.peak_rss_mb()
     mem = {"load_rss_mb": load_rss, "peak_rss_mb": peak_rss, "hwm_reset": hwm_reset}
     if load_rss is not None and peak_rss is not None:
@@ -214,7 +224,7 @@ def run_measure(job: dict[str, Any]) -> dict[str, Any]:
         "slice_accuracy": slice_acc,
         "model_bytes": runner.model_bytes,
         "machine_state": state,
-        "stage_latency_ms": getattr(runner, "stage_latency_ms", lambda: {})(),
+        "stage_latency_ms": stages,
         "padding_policy": getattr(runner, "padding_policy", None),
     }  # fmt: skip
 

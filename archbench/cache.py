@@ -88,7 +88,12 @@ def file_lock(path: Path) -> Iterator[None]:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     # O_NOFOLLOW: a planted symlink must not make us create a file outside the directory.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:  # e.g. a planted symlink (ELOOP) or a read-only directory
+        from archbench.errors import ConfigError
+
+        raise ConfigError(path, "<lock>", f"cannot open lock file: {exc.strerror or exc}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

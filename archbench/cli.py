@@ -53,6 +53,7 @@ def sweep(
     from archbench.sweep import Sweep
 
     runner = None  # Ctrl-C can come before the sweep exists (while configs load)
+    _sigterm_as_interrupt()
     try:
         config_file = candidates or DEFAULT_CANDIDATES
         config = load_sweep_config(config_file)
@@ -67,6 +68,16 @@ def sweep(
         typer.echo(f"interrupted: {kept}", err=True)
         raise typer.Exit(130) from None
     console.print_outcome(outcome)
+
+
+def _sigterm_as_interrupt() -> None:
+    """A CI cancel or `timeout` sends SIGTERM: finish like Ctrl-C, writing the report of what is done."""
+    import signal
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 @app.command()
@@ -157,6 +168,7 @@ def search(
     from archbench.search import SPACES, run_search
     from archbench.sweep import new_run_id
 
+    _sigterm_as_interrupt()
     try:
         if family not in SPACES:
             raise ArchbenchError(f"--family: {family!r} is not one of {', '.join(SPACES)}")

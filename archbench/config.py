@@ -114,8 +114,8 @@ class TrainSettings(Frozen):
     epochs: int = Field(30, ge=0, le=10_000)
     lr: PositiveFloat = 2e-3
     batch_size: int = Field(64, ge=1, le=65536)
-    seed: int = Field(0, ge=0)
-    weight_decay: float = Field(0.0, ge=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1)  # torch and numpy seeds are 32/64-bit
+    weight_decay: float = Field(0.0, ge=0, allow_inf_nan=False)
 
 
 class MlpParams(Frozen):
@@ -390,24 +390,10 @@ def load_yaml(path: str | Path) -> Any:
     """Safe-load a YAML file; every failure is a ConfigError naming the file."""
     import yaml
 
+    from archbench.userfiles import read_user_text
+
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise ConfigError(path, "<file>", f"too large ({size} bytes, limit {MAX_CONFIG_BYTES})")
-        text = path.read_text(encoding="utf-8")
-    except ConfigError:
-        raise
-    except FileNotFoundError:
-        raise ConfigError(path, "<file>", "no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(path, "<file>", "is a directory, not a YAML file") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(path, "<file>", f"not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise ConfigError(path, "<file>", exc.strerror or str(exc)) from None
-    if not text.strip():
-        raise ConfigError(path, "<file>", "file is empty")
+    text = read_user_text(path, "YAML file", max_bytes=MAX_CONFIG_BYTES)
     try:
         data = yaml.load(text, Loader=_bounded_safe_loader())  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:

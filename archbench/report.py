@@ -190,17 +190,10 @@ def write_result_json(
 
 def read_result_json(path: str | Path) -> tuple[dict[str, Any], list[Result]]:
     """(everything but the results, the results). Any unreadable or foreign file is a ConfigError."""
+    from archbench.userfiles import read_user_text
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(path, "<file>", "no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(path, "<file>", "is a directory, not a result.json") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(path, "<file>", f"not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise ConfigError(path, "<file>", exc.strerror or str(exc)) from None
+    text = read_user_text(path, "result.json", allow_empty=True)
     try:
         doc = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from archbench.cache import Cache, content_key
-from archbench.config import PERCENTILES, HardwareProfile, OnnxCandidate, SweepConfig
+from archbench.config import HardwareProfile, OnnxCandidate, SweepConfig
 from archbench.errors import ConfigError
 from archbench.result import LatencyDecision, Result
 
@@ -282,18 +282,15 @@ class Sweep:
         import numpy as np
 
         from archbench.measure.stats import StoppingRule, decide, is_unstable, summarize
-        from archbench.pareto import upstream_accuracy, upstream_latency_ms
+        from archbench.pareto import upstream_accuracy
 
         p, first = job.profile, payloads[0]
         samples = [s for pl in payloads for s in pl["samples_ms"]]
         summary = summarize(samples)
-        q = PERCENTILES[p.budget.percentile]
-        budget_ms = p.budget.latency_ms - upstream_latency_ms(p) if p.budget.latency_ms else None
-        rule = StoppingRule(q, p.measure.confidence, budget_ms, p.measure.min_samples, p.measure.max_samples,
-                            p.measure.target_rel_width)  # fmt: skip
+        rule = StoppingRule.for_profile(p)
         # A fixed sample count is a single look: the whole error budget goes to it.
         alpha = 1 - p.measure.confidence if p.measure.fixed_samples else rule.alpha_per_look
-        d = decide(np.sort(np.asarray(samples)), q, budget_ms, alpha)
+        d = decide(np.sort(np.asarray(samples)), rule.q, rule.budget_ms, alpha)
         decision = LatencyDecision(p.budget.percentile, summary.get(p.budget.percentile, math.nan), d.lower_ms,
                                    d.upper_ms, p.measure.confidence, d.alpha_per_look,
                                    "; ".join(sorted({pl["stop_reason"] for pl in payloads})))  # fmt: skip

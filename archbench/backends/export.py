@@ -69,3 +69,25 @@ def quantize_onnx(src: Path, dst: Path, per_channel: bool) -> None:
         quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel)
     except Exception as exc:
         raise CandidateError(f"onnxruntime quantize_dynamic failed: {' '.join(str(exc).split())[:300]}") from exc
+
+
+INT8_VARIANTS = (("onnx-int8", False), ("onnx-int8-pc", True))  # (variant, per-channel weights)
+
+
+def quantize_variants(src: Path, out_dir: Path, variants: list[str], artifacts: dict[str, str],
+                      errors: dict[str, str], timings: dict[str, float]) -> None:  # fmt: skip
+    """Write the requested int8 files beside src; a failure is that variant's, recorded in errors."""
+    import time
+
+    from archbench.backends import ONNX_FILES
+
+    t0 = time.perf_counter()
+    for variant, per_channel in INT8_VARIANTS:
+        if variant in variants:
+            dst = out_dir / ONNX_FILES[variant]
+            try:
+                quantize_onnx(src, dst, per_channel=per_channel)
+                artifacts[variant] = str(dst)
+            except CandidateError as exc:
+                errors[variant] = str(exc)
+    timings["quantize_s"] = time.perf_counter() - t0

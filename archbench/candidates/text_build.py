@@ -16,13 +16,13 @@ import numpy as np
 
 from archbench.errors import CandidateError
 
-INT8_VARIANTS = (("onnx-int8", False), ("onnx-int8-pc", True))
 Pair = tuple[np.ndarray, np.ndarray]  # (input_ids, attention_mask)
 
 
 def build_text_candidate(job: dict[str, Any], task: Any) -> dict[str, Any]:
     import torch
 
+    from archbench.backends.export import quantize_variants
     from archbench.candidates.builtin import count_params
     from archbench.candidates.text_model import (
         TextClassifier,
@@ -82,7 +82,7 @@ def build_text_candidate(job: dict[str, Any], task: Any) -> dict[str, Any]:
             errors.update({v: str(exc) for v in onnx_variants})
         timings["export_s"] = time.perf_counter() - t0
         if "onnx" in artifacts:
-            _quantize(path, out_dir, job["variants"], artifacts, errors, timings)
+            quantize_variants(path, out_dir, job["variants"], artifacts, errors, timings)
     return {"artifacts": artifacts, "variant_errors": errors, "timings": timings, "params": count_params(module),
             "info": info}  # fmt: skip
 
@@ -155,19 +155,3 @@ def padding_invariance(module: Any, inputs: Pair) -> float:
                  for i in range(len(ids))]  # fmt: skip
     return float((batched - torch.cat(alone)).abs().max())
 
-
-def _quantize(src: Path, out_dir: Path, variants: list[str], artifacts: dict[str, str], errors: dict[str, str],
-              timings: dict[str, float]) -> None:  # fmt: skip
-    from archbench.backends import ONNX_FILES
-    from archbench.backends.export import quantize_onnx
-
-    t0 = time.perf_counter()
-    for variant, per_channel in INT8_VARIANTS:
-        if variant in variants:
-            dst = out_dir / ONNX_FILES[variant]
-            try:
-                quantize_onnx(src, dst, per_channel=per_channel)
-                artifacts[variant] = str(dst)
-            except CandidateError as exc:
-                errors[variant] = str(exc)
-    timings["quantize_s"] = time.perf_counter() - t0

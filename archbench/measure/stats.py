@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -99,6 +100,14 @@ class StoppingRule:
     max_samples: int
     target_rel_width: float
     growth: float = 2.0
+
+    @classmethod
+    def for_profile(cls, profile: Any) -> StoppingRule:
+        """The rule a HardwareProfile asks for; upstream stages' latency comes off the budget."""
+        b, m = profile.budget, profile.measure
+        upstream = sum(stage.latency_ms for stage in profile.upstream)
+        budget_ms = b.latency_ms - upstream if b.latency_ms is not None else None
+        return cls(b.quantile, m.confidence, budget_ms, m.min_samples, m.max_samples, m.target_rel_width)
 
     def _schedule(self, first: int) -> list[int]:
         counts = [min(first, self.max_samples)]

@@ -82,28 +82,11 @@ def run_build(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _build_from_onnx(cand: dict[str, Any], out_dir: Path, variants: list[str]) -> dict[str, Any]:
-    from archbench.backends.export import quantize_onnx
+    from archbench.backends.export import quantize_variants
 
     artifacts, errors, timings = {"onnx": cand["path"]}, {}, {}
-    _quantize_variants(Path(cand["path"]), out_dir, variants, artifacts, errors, timings, quantize_onnx)
+    quantize_variants(Path(cand["path"]), out_dir, variants, artifacts, errors, timings)
     return {"artifacts": artifacts, "variant_errors": errors, "timings": timings, "params": None}
-
-
-def _quantize_variants(src: Path, out_dir: Path, variants: list[str], artifacts: dict, errors: dict,
-                       timings: dict, quantize_onnx: Any) -> None:  # fmt: skip
-    from archbench.backends import ONNX_FILES
-    from archbench.errors import CandidateError
-
-    t0 = time.perf_counter()
-    for variant, per_channel in (("onnx-int8", False), ("onnx-int8-pc", True)):
-        if variant in variants:
-            dst = out_dir / ONNX_FILES[variant]
-            try:
-                quantize_onnx(src, dst, per_channel=per_channel)
-                artifacts[variant] = str(dst)
-            except CandidateError as exc:
-                errors[variant] = str(exc)
-    timings["quantize_s"] = time.perf_counter() - t0
 
 
 def _build_torch(job: dict[str, Any], cand: dict[str, Any], task: Any, out_dir: Path,
@@ -112,7 +95,7 @@ def _build_torch(job: dict[str, Any], cand: dict[str, Any], task: Any, out_dir: 
     import torch
     from safetensors.torch import load_file, save_file
 
-    from archbench.backends.export import export_onnx, quantize_onnx, verify_onnx
+    from archbench.backends.export import export_onnx, quantize_variants, verify_onnx
     from archbench.candidates.builtin import count_params
     from archbench.candidates.factory import make_module
     from archbench.candidates.train import train_classifier
@@ -148,7 +131,7 @@ def _build_torch(job: dict[str, Any], cand: dict[str, Any], task: Any, out_dir: 
             errors.update({v: str(exc) for v in onnx_variants})
         timings["export_s"] = time.perf_counter() - t0
         if "onnx" in artifacts:
-            _quantize_variants(path, out_dir, variants, artifacts, errors, timings, quantize_onnx)
+            quantize_variants(path, out_dir, variants, artifacts, errors, timings)
     return {"artifacts": artifacts, "variant_errors": errors, "timings": timings, "params": count_params(module),
             "info": info}  # fmt: skip
 
@@ -160,6 +143,7 @@ def run_measure(job: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
     from archbench.backends import make_runner
+    from archbench.config import HardwareProfile
     from archbench.env import sample_machine_state
     from archbench.measure import memory
     from archbench.measure.loop import measure_throughput, time_calls, warm_up
@@ -183,33 +167,21 @@ def run_measure(job: dict[str, Any]) -> dict[str, Any]:
     load_rss = memory.rss_mb()
     runner.reset_device_peak()
     call = getattr(runner, "timed_call", runner)
-    context = getattr(runner, "run_context", contextlib.nullcontext)()
-    context.__enter__()  # e.g. torch.inference_mode(): entered once, not per timed call
-    warm_up(call, inputs, settings["warmup"])
-    getattr(runner, "reset_stages", lambda: None)()  # per-stage times cover the timed loop only
-
-    from archbench.config import PERCENTILES
-
-    upstream_ms = sum(s["latency_ms"] for s in profile.get("upstream", []))
-    budget_ms = budget["latency_ms"] - upstream_ms if budget.get("latency_ms") else None
-    rule = StoppingRule(
-        q=PERCENTILES[budget["percentile"]], confidence=settings["confidence"], budget_ms=budget_ms,
-        min_samples=settings["min_samples"], max_samples=settings["max_samples"],
-        target_rel_width=settings["target_rel_width"],
-    )  # fmt: skip
-    loop = time_calls(call, inputs, rule, settings.get("fixed_samples"), settings["max_seconds"])
-    stages = getattr(runner, "stage_latency_ms", lambda: {})()
-    peak_rss = memory.peak_rss_mb()
-    mem = {"load_rss_mb": load_rss, "peak_rss_mb": peak_rss, "hwm_reset": hwm_reset}
-    if load_rss is not None and peak_rss is not None:
-        mem["inference_added_mb"] = max(0.0, peak_rss - load_rss) if hwm_reset else None
-    mem.update(runner.device_memory())
-
-    throughput = None
-    if profile["batch_size"] > 1 or budget.get("min_throughput"):
-        throughput = measure_throughput(call, inputs, profile["batch_size"], settings.get("throughput_seconds", 1.0))
-
-    context.__exit__(None, None, None)
+    with getattr(runner, "run_context", contextlib.nullcontext)():  # e.g. inference_mode, entered once
+        warm_up(call, inputs, settings["warmup"])
+        getattr(runner, "reset_stages", lambda: None)()  # per-stage times cover the timed loop only
+        rule = StoppingRule.for_profile(HardwareProfile.model_validate(profile))
+        loop = time_calls(call, inputs, rule, settings.get("fixed_samples"), settings["max_seconds"])
+        stages = getattr(runner, "stage_latency_ms", lambda: {})()
+        peak_rss = memory.peak_rss_mb()
+        mem = {"load_rss_mb": load_rss, "peak_rss_mb": peak_rss, "hwm_reset": hwm_reset}
+        if load_rss is not None and peak_rss is not None:
+            mem["inference_added_mb"] = max(0.0, peak_rss - load_rss) if hwm_reset else None
+        mem.update(runner.device_memory())
+        throughput = None
+        if profile["batch_size"] > 1 or budget.get("min_throughput"):
+            seconds = settings.get("throughput_seconds", 1.0)
+            throughput = measure_throughput(call, inputs, profile["batch_size"], seconds)
     acc, slice_acc = _accuracy(runner, task, profile)
     d = loop.decision
     return {

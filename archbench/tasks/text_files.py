@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from archbench.errors import ConfigError
+from archbench.userfiles import read_user_text
 
 
 @dataclass
@@ -36,18 +37,8 @@ def file_format(path: Path, declared: str | None) -> str:
 
 def read_table(path: Path, declared_format: str | None) -> Table:
     fmt = file_format(path, declared_format)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM from spreadsheet exports is not part of a name
-    except FileNotFoundError:
-        raise ConfigError(path, "<file>", "no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(path, "<file>", "is a directory, not a data file") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(path, "<file>", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(path, "<file>", f"unreadable: {exc.strerror or exc}") from None
-    if not text.strip():
-        raise ConfigError(path, "<file>", "file is empty")
+    # utf-8-sig: a BOM from spreadsheet exports is not part of the first column's name
+    text = read_user_text(path, "data file", encoding="utf-8-sig")
     table = _read_csv(path, text) if fmt == "csv" else _read_jsonl(path, text)
     if not table.rows:
         raise ConfigError(path, "<file>", "no data rows")

@@ -64,6 +64,7 @@ class MeasureSettings(Frozen):
     max_seconds: PositiveFloat = 4.0
     target_rel_width: PositiveFloat = Field(0.05, description="stop when the bound's width/estimate is below")
     fixed_samples: int | None = Field(None, ge=5, le=10_000_000, description="disable adaptive stopping")
+    throughput_seconds: PositiveFloat = Field(0.5, le=600, description="back-to-back calls for items/s")
     timeout_s: PositiveFloat = Field(300.0, description="kill the measuring child after this long")
 
     @model_validator(mode="after")

@@ -308,7 +308,11 @@ class Sweep:
             stage_latency_ms=first.get("stage_latency_ms") or {},
             throughput=float(np.median(throughputs)) if throughputs else None,
             memory=memory, model_mb=first["model_bytes"] / MB, params=build.get("params"),
-            timings={**_build_timings(build), "measure_s": sum(pl["measure_wall_s"] for pl in payloads)},
+            timings={
+                **_build_timings(build),
+                "measure_s": sum(pl["measure_wall_s"] for pl in payloads),  # the whole child, start-up included
+                "latency_loop_s": sum(pl["loop_wall_s"] for pl in payloads),  # the timing loop alone
+            },
             unstable=is_unstable(summary),
             meta={
                 "build_key": build.get("build_key"), "measure_keys": [pl["measure_key"] for pl in payloads],

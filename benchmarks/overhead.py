@@ -1,7 +1,9 @@
 """Measurement overhead: archbench's reported median vs a bare timing loop over the same ONNX Runtime model.
 
 Same run, same thread count and pinning, each in its own child process, alternated A/B so drift hits
-both alike. Targets: ratio <= 1.05 (issue 2), <= 1.02 on a sub-millisecond model (issue 3).
+both alike. Process-to-process variation (a fresh process lands on different memory and cache layouts)
+is larger than the overhead being measured, so the figure is the median of the paired per-round
+ratios, beside the ratio of the medians. Targets: <= 1.05 (issue 2), <= 1.02 sub-millisecond (issue 3).
 
     python benchmarks/overhead.py [--rounds 5] [--samples 3000]
 """
@@ -33,12 +35,12 @@ MODELS = {
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--samples", type=int, default=3000)
     args = ap.parse_args()
     cache = temp_cache()
     task_path = digits_task_path(cache)
-    print(f"{'model':<22} {'archbench p50 ms':>17} {'bare loop p50 ms':>17} {'ratio':>7}   per-round ratios")
+    print(f"{'model':<22} {'archbench p50 ms':>17} {'bare loop p50 ms':>17} {'ratio':>7} {'paired':>7}   per-round")
     worst = {}
     for label, cand in MODELS.items():
         batch = 64 if "b64" in label else 1
@@ -54,10 +56,12 @@ def main() -> None:
             bare.append(b)
             ratios.append(a / b)
         ratio = statistics.median(ours) / statistics.median(bare)
-        worst[label] = ratio
-        print(f"{label:<22} {statistics.median(ours):>17.5f} {statistics.median(bare):>17.5f} {ratio:>7.3f}   "
+        paired = statistics.median(ratios)
+        worst[label] = paired
+        print(f"{label:<22} {statistics.median(ours):>17.5f} {statistics.median(bare):>17.5f} {ratio:>7.3f} "
+              f"{paired:>7.3f}   "
               + " ".join(f"{x:.3f}" for x in ratios))  # fmt: skip
-    print(f"\nworst ratio {max(worst.values()):.3f} (targets: <= 1.05 overall, <= 1.02 sub-millisecond)")
+    print(f"\nworst paired ratio {max(worst.values()):.3f} (targets: <= 1.05 overall, <= 1.02 sub-millisecond)")
 
 
 if __name__ == "__main__":

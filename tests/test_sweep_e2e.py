@@ -111,3 +111,20 @@ def test_changing_one_profile_knob_remeasures_without_rebuilding(first_run, tmp_
     assert all(not r.meta["cached"] for r in outcome.results)
     builds = list((root / "cache" / "builds").iterdir())
     assert len(builds) == 2  # the two candidates were not rebuilt
+
+
+def test_interleaved_repeats_pool_their_samples(first_run, tmp_path):
+    """repeats: N measures every job N times in rounds (drift hits all alike) and pools the raw samples."""
+    from tests.conftest import write
+
+    root, _, prof, _ = first_run
+    cands = write(tmp_path / "c.yaml", """
+        train: {epochs: 6, lr: 0.003, batch_size: 64, seed: 0}
+        repeats: 2
+        candidates:
+          - {name: mlp-a, kind: builtin, family: mlp, params: {hidden: [16]}, variants: [onnx]}
+    """)
+    outcome = run(cands, [prof], root / "results", root / "cache", run_id="r4")
+    (r,) = [r for r in outcome.results if r.profile == "tiny"]
+    assert r.meta["repeats"] == 2 and len(set(r.meta["measure_keys"])) == 2
+    assert len(r.latency_samples_ms) == r.latency["n"] >= 2 * 20

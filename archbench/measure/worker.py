@@ -180,7 +180,7 @@ def run_measure(job: dict[str, Any]) -> dict[str, Any]:
         mem.update(runner.device_memory())
         throughput = None
         if profile["batch_size"] > 1 or budget.get("min_throughput"):
-            seconds = settings.get("throughput_seconds", 1.0)
+            seconds = settings["throughput_seconds"]
             throughput = measure_throughput(call, inputs, profile["batch_size"], seconds)
     acc, slice_acc = _accuracy(runner, task, profile)
     d = loop.decision

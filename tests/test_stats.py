@@ -200,14 +200,17 @@ RULES = [
 
 
 @pytest.mark.parametrize("rule", RULES)
-def test_looks_increase_start_where_a_bound_exists_and_end_at_max(rule):
+def test_looks_increase_from_min_samples_include_the_first_pass_and_end_at_max(rule):
     looks = rule.looks
     assert all(a < b for a, b in itertools.pairwise(looks))
     assert looks[-1] == rule.max_samples
-    assert looks[0] >= rule.min_samples
-    assert looks[0] >= min_samples_to_decide(rule.q, 1 - rule.alpha_per_look)
-    # at the first look an upper bound at the per-look alpha really exists
-    assert math.isfinite(quantile_bounds(np.arange(1.0, looks[0] + 1), rule.q, rule.alpha_per_look)[1])
+    assert looks[0] == rule.min_samples
+    first_pass = rule.first_pass_look
+    assert first_pass in looks and first_pass >= min_samples_to_decide(rule.q, 1 - rule.alpha_per_look)
+    # at the first pass-capable look an upper bound at the per-look alpha really exists, and not before
+    assert math.isfinite(quantile_bounds(np.arange(1.0, first_pass + 1), rule.q, rule.alpha_per_look)[1])
+    earlier = [n for n in looks if n < first_pass]
+    assert all(math.isinf(quantile_bounds(np.arange(1.0, n + 1), rule.q, rule.alpha_per_look)[1]) for n in earlier)
 
 
 @pytest.mark.parametrize("rule", RULES)
@@ -218,14 +221,14 @@ def test_alpha_per_look_splits_the_error_budget_over_at_least_the_real_looks(rul
 
 def test_looks_when_max_samples_below_first_look():
     rule = StoppingRule(0.95, 0.99, 1.0, 20, 50, 0.05)
-    assert rule.looks == [50]
+    assert rule.looks == [20, 40, 50]
     stop, decision, why = rule.check(np.full(50, 0.1))
     assert stop and why == "max samples reached" and decision.verdict == "undecided"
 
 
 def test_check_stops_when_clearly_under_budget():
     rule = StoppingRule(0.95, 0.99, 10.0, 20, 20_000, 0.05)
-    n = rule.looks[0]
+    n = rule.first_pass_look
     samples = np.random.default_rng(4).uniform(1.0, 2.0, n)
     stop, decision, why = rule.check(samples)
     assert stop and why == "verdict decided" and decision.verdict == "pass"
@@ -233,8 +236,9 @@ def test_check_stops_when_clearly_under_budget():
     assert decision.alpha_per_look == rule.alpha_per_look
 
 
-def test_check_stops_when_clearly_over_budget():
+def test_check_stops_when_clearly_over_budget_at_the_very_first_look():
     rule = StoppingRule(0.95, 0.99, 10.0, 20, 20_000, 0.05)
+    assert rule.looks[0] == 20 < rule.first_pass_look  # a fail needs far fewer samples than a pass
     samples = np.random.default_rng(5).uniform(20.0, 30.0, rule.looks[0])
     stop, decision, why = rule.check(samples)
     assert stop and why == "verdict decided" and decision.verdict == "fail"
@@ -244,7 +248,7 @@ def test_check_stops_when_clearly_over_budget():
 def test_check_does_not_stop_on_ambiguous_samples():
     rule = StoppingRule(0.95, 0.99, 10.0, 20, 20_000, 0.05)
     # the sample p95 sits right on the budget
-    samples = np.random.default_rng(6).uniform(0.0, 10.0 / 0.95, rule.looks[0])
+    samples = np.random.default_rng(6).uniform(0.0, 10.0 / 0.95, rule.first_pass_look)
     stop, decision, why = rule.check(samples)
     assert not stop and why == "" and decision.verdict == "undecided"
 
@@ -258,7 +262,7 @@ def test_check_stops_at_max_samples_even_if_undecided():
 
 def test_check_sorts_its_input():
     rule = StoppingRule(0.95, 0.99, 10.0, 20, 20_000, 0.05)
-    samples = np.random.default_rng(8).uniform(1.0, 2.0, rule.looks[0])
+    samples = np.random.default_rng(8).uniform(1.0, 2.0, rule.first_pass_look)
     a = rule.check(samples)[1]
     b = rule.check(np.sort(samples))[1]
     assert a == b
@@ -267,11 +271,11 @@ def test_check_sorts_its_input():
 def test_check_without_budget_stops_on_target_width():
     rule = StoppingRule(0.95, 0.99, None, 20, 100_000, 0.05)
     rng = np.random.default_rng(9)
-    tight = rng.normal(10.0, 0.01, rule.looks[0])
+    tight = rng.normal(10.0, 0.01, rule.first_pass_look)
     stop, decision, why = rule.check(tight)
     assert stop and why == "bound within target width"
     assert (decision.upper_ms - decision.lower_ms) / 10.0 <= 0.05
-    wide = rng.lognormal(0.0, 1.5, rule.looks[0])
+    wide = rng.lognormal(0.0, 1.5, rule.first_pass_look)
     stop, _, why = rule.check(wide)
     assert not stop and why == ""
 

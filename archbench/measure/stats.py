@@ -88,9 +88,10 @@ def decide(sorted_ms: np.ndarray, q: float, budget_ms: float | None, alpha: floa
 class StoppingRule:
     """When to stop timing: as soon as the budget verdict is certain, or the bound is tight enough.
 
-    Looks happen at geometrically growing sample counts. Each look is a test, so the error budget
-    (1 - confidence) is split over all planned looks (Bonferroni): the chance of any wrong verdict
-    over the whole sequential measurement stays at or below 1 - confidence.
+    Looks happen at geometrically growing sample counts, from min_samples (enough to call a clearly
+    over-budget candidate infeasible) through the fewest samples that can prove a pass. Each look is a
+    test, so the error budget (1 - confidence) is split over all planned looks (Bonferroni): the chance
+    of any wrong verdict over the whole sequential measurement stays at or below 1 - confidence.
     """
 
     q: float
@@ -109,23 +110,48 @@ class StoppingRule:
         budget_ms = b.latency_ms - upstream if b.latency_ms is not None else None
         return cls(b.quantile, m.confidence, budget_ms, m.min_samples, m.max_samples, m.target_rel_width)
 
-    def _schedule(self, first: int) -> list[int]:
-        counts = [min(first, self.max_samples)]
-        while counts[-1] < self.max_samples:
-            counts.append(min(self.max_samples, math.ceil(counts[-1] * self.growth)))
+    def _schedule(self, first: int, stop: int) -> list[int]:
+        """Geometric counts from first, up to (and including) stop."""
+        counts = [min(first, stop)]
+        while counts[-1] < stop:
+            counts.append(min(stop, math.ceil(counts[-1] * self.growth)))
         return counts
+
+    @functools.cached_property
+    def _plan(self) -> tuple[list[int], float]:
+        """(looks, alpha per look).
+
+        Looks start at min_samples, where only a clearly-over-budget candidate can be decided (a lower
+        bound exists with few samples), and include the first count at which a pass can be decided
+        (an upper bound exists), then grow geometrically to max_samples. The error budget is split
+        evenly over all looks; since the pass count depends on that split, iterate to a fixed point
+        where the split covers every look.
+        """
+        k = 1
+        for _ in range(20):
+            alpha = (1 - self.confidence) / k
+            n_pass = min(max(self.min_samples, min_samples_to_decide(self.q, 1 - alpha)), self.max_samples)
+            early = self._schedule(self.min_samples, n_pass)[:-1] if self.min_samples < n_pass else []
+            looks = early + self._schedule(n_pass, self.max_samples)
+            if len(looks) <= k:
+                return looks, alpha
+            k = len(looks)
+        return looks, (1 - self.confidence) / len(looks)
 
     @property
     def alpha_per_look(self) -> float:
-        # Planned looks counted from the smallest possible first look: an upper bound on the real count.
-        planned = self._schedule(max(self.min_samples, min_samples_to_decide(self.q, self.confidence)))
-        return (1 - self.confidence) / len(planned)
+        return self._plan[1]
 
     @property
     def looks(self) -> list[int]:
-        """Sample counts at which to check; the first is the fewest that can decide at alpha_per_look."""
-        first = max(self.min_samples, min_samples_to_decide(self.q, 1 - self.alpha_per_look))
-        return self._schedule(first)
+        """Sample counts at which to check, increasing, the last being max_samples."""
+        return self._plan[0]
+
+    @property
+    def first_pass_look(self) -> int:
+        """The first look at which an upper bound (hence a 'pass') can exist."""
+        need = min_samples_to_decide(self.q, 1 - self.alpha_per_look)
+        return next((n for n in self.looks if n >= need), self.looks[-1])
 
     def check(self, samples_ms: np.ndarray) -> tuple[bool, Decision, str]:
         """(stop?, decision, why) for the samples so far; call only at a look."""

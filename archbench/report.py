@@ -393,7 +393,8 @@ def _relative(v: BudgetVerdict) -> str:
     rel = v.relative_excess
     if v.value is None or not math.isfinite(rel):
         return "not measured"
-    return f"{abs(rel):.0%} {'over' if v.value > v.limit else 'short'}"
+    pct = f"{abs(rel):.1%}" if abs(rel) < 0.1 else f"{abs(rel):.0%}"  # "0% short" would read as a pass
+    return f"{pct} {'over' if v.value > v.limit else 'short'}"
 
 
 def _front_table(rows: list[Result], profile: HardwareProfile) -> list[str]:

@@ -109,10 +109,10 @@ class Sweep:
         self.environment = collect_environment()
         self.machine = machine_fingerprint(self.environment)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._load_previous()
         complete = False
         try:
             self._prepare_task()
+            self._load_previous()
             jobs = self._runnable_jobs(plan(self.config, self.profiles))
             builds = self._build_all(jobs)
             self._measure_all(jobs, builds)
@@ -139,8 +139,18 @@ class Sweep:
             return
         if meta.get("run", {}).get("machine") != self.machine:
             return  # measured elsewhere: never mix two machines' figures in one run
-        wanted = {j.key for j in plan(self.config, self.profiles)}
-        self.results.update({r.key: r for r in previous if r.key in wanted and r.status == "ok"})
+        # Same names are not enough: a changed candidate, profile or training setting is measured again.
+        wanted = {j.key: self._spec_key(j) for j in plan(self.config, self.profiles)}
+        self.results.update(
+            {r.key: r for r in previous if r.status == "ok" and r.meta.get("spec_key") == wanted.get(r.key)}
+        )
+
+    def _spec_key(self, job: Job) -> str:
+        """Everything a finished result of this job depends on, for resuming a run directory."""
+        return content_key(
+            "job", job.candidate.model_dump(mode="json"), job.variant, job.profile.model_dump(mode="json"),
+            self.config.train_settings(job.candidate).model_dump(mode="json"), self.task_fp, self.config.repeats,
+        )  # fmt: skip
 
     def _prepare_task(self) -> None:
         from archbench.tasks import load_task
@@ -318,7 +328,7 @@ class Sweep:
                 "build_key": build.get("build_key"), "measure_keys": [pl["measure_key"] for pl in payloads],
                 "cached": all(pl.get("cached") for pl in payloads), "repeats": len(payloads),
                 "machine_state": [pl["machine_state"] for pl in payloads], "build_info": build.get("info", {}),
-                "padding_policy": first.get("padding_policy"),
+                "padding_policy": first.get("padding_policy"), "spec_key": self._spec_key(job),
             },
         )  # fmt: skip
 

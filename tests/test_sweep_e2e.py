@@ -128,3 +128,17 @@ def test_interleaved_repeats_pool_their_samples(first_run, tmp_path):
     (r,) = [r for r in outcome.results if r.profile == "tiny"]
     assert r.meta["repeats"] == 2 and len(set(r.meta["measure_keys"])) == 2
     assert len(r.latency_samples_ms) == r.latency["n"] >= 2 * 20
+
+
+def test_resuming_a_run_directory_remeasures_what_changed(first_run, tmp_path):
+    """Reusing a run id keeps finished results only if nothing they depend on changed."""
+    from tests.conftest import TINY_PROFILE, write
+
+    root, cands, prof, _ = first_run
+    before = {r.key: r for r in run(cands, [prof], root / "results", root / "cache", run_id="r5").results}
+    same = {r.key: r for r in run(cands, [prof], root / "results", root / "cache", run_id="r5").results}
+    assert all(same[k].latency_samples_ms == before[k].latency_samples_ms for k in before if k[2] == "tiny")
+    prof2 = write(tmp_path / "tiny.yaml", TINY_PROFILE.format(name="tiny", device="cpu", batch=3))
+    changed = {r.key: r for r in run(cands, [prof2], root / "results", root / "cache", run_id="r5").results}
+    tiny = [k for k in before if k[2] == "tiny"]
+    assert tiny and all(changed[k].meta["spec_key"] != before[k].meta["spec_key"] for k in tiny)

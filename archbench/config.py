@@ -551,7 +551,3 @@ def _resolve_task_paths(task: TextTaskSpec, base: Path, file: str | Path) -> Tex
             raise ConfigError(file, f"task.{key}", f"is a directory, not a data file: {ref}")
         update[key] = str(resolved)
     return task.model_copy(update=update)
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")[:64] or "x"

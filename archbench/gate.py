@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from archbench.config import PERCENTILES
 from archbench.errors import ConfigError
 from archbench.measure.stats import quantile_bounds
 from archbench.result import Result
-
-PERCENTILE_Q = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 
 
 @dataclass
@@ -90,7 +89,7 @@ def _regressions(r: Result, b: Result, meta: dict, base_meta: dict, tol: float, 
         out.append(Check(f"{r.profile}: same machine", "inconclusive",
                          f"baseline measured on machine {base_machine}, this run on {machine}"))  # fmt: skip
     pct = r.latency_decision.percentile if r.latency_decision else "p95"
-    q, alpha = PERCENTILE_Q[pct], 1 - confidence
+    q, alpha = PERCENTILES[pct], 1 - confidence
     new_lo, new_hi = quantile_bounds(np.sort(np.asarray(r.latency_samples_ms)), q, alpha)
     old_lo, old_hi = quantile_bounds(np.sort(np.asarray(b.latency_samples_ms)), q, alpha)
     new_est, old_est = r.latency.get(pct), b.latency.get(pct)

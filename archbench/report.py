@@ -13,14 +13,13 @@ import csv
 import io
 import json
 import math
-import os
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import archbench
+from archbench import atomic
 from archbench.config import HardwareProfile
 from archbench.errors import ConfigError
 from archbench.pareto import front, upstream_accuracy, upstream_latency_ms, why_nothing_feasible
@@ -73,44 +72,9 @@ CSV_COLUMNS = (
 # ---- atomic writes and strict JSON -------------------------------------------------------------
 
 
-def _atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name in the same directory: os.replace is atomic only within one filesystem.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    # os.open with 0o666 honours the umask, so the file gets the same mode a plain open() would give.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable; not possible on every OS/filesystem, so best effort."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write text (UTF-8) so that readers see either the old file or the whole new one, never a part."""
-    return _atomic_write_bytes(path, text.encode("utf-8"))
+    return atomic.write_text(path, text)
 
 
 def json_safe(obj: Any) -> Any:
@@ -649,7 +613,7 @@ def write_pareto_png(run_dir: str | Path, results: Sequence[Result], profiles: d
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), per_row), fontsize=7, frameon=False)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=150)
-    return _atomic_write_bytes(Path(run_dir) / PARETO_PNG, buf.getvalue())
+    return atomic.write_bytes(Path(run_dir) / PARETO_PNG, buf.getvalue())
 
 
 # ---- everything at once ------------------------------------------------------------------------

@@ -14,8 +14,6 @@ from archbench.config import HardwareProfile, TrainSettings
 from archbench.measure.runner import child_env, run_child
 from archbench.tasks import load_task
 
-DIGITS_SPEC = None
-
 
 def digits_task_path(cache: Cache) -> Path:
     from archbench.config import DigitsTaskSpec

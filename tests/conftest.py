@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 
@@ -50,16 +49,13 @@ def tiny_candidates(tmp_path) -> Path:
 
 
 def pytest_collection_modifyitems(config, items):
-    """GPU tests skip cleanly when CUDA is absent (checked without importing torch when possible)."""
-    if any(Path("/dev").glob("nvidia[0-9]*")) or os.environ.get("CUDA_VISIBLE_DEVICES"):
-        try:
-            import torch
+    """GPU tests skip cleanly when CUDA is absent (the sweep's own check: device nodes first, then torch)."""
+    from archbench.sweep import cuda_available
 
-            if torch.cuda.is_available():
-                return
-        except Exception:
-            pass
-    skip = pytest.mark.skip(reason="needs CUDA; none on this machine")
+    available, reason = cuda_available()
+    if available:
+        return
+    skip = pytest.mark.skip(reason=f"needs CUDA: {reason}")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)

@@ -21,7 +21,6 @@ from archbench.config import (
     load_profile,
     load_sweep_config,
     load_yaml,
-    slug,
     validate,
 )
 from archbench.errors import ArchbenchError, ConfigError
@@ -555,21 +554,3 @@ def test_unknown_key_under_import_candidate(tmp_path):
     err = sweep_error(tmp_path, "candidates:\n  - {name: m, kind: import, target: 'a:b', family: mlp}\n")
     assert err.key == "candidates.0.family"
     assert err.reason == "unknown key"
-
-
-# ---- helpers ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("edge-1core", "edge-1core"),
-        ("a b/c", "a-b-c"),
-        ("../../etc", "etc"),
-        ("", "x"),
-        ("!!!", "x"),
-        ("x" * 100, "x" * 64),
-    ],
-)
-def test_slug(text, expected):
-    assert slug(text) == expected

@@ -57,9 +57,9 @@ def _short(exc: BaseException, limit: int = 400) -> str:
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, default=float))
-    tmp.replace(path)
+    from archbench import atomic
+
+    atomic.write_text(path, json.dumps(payload, default=float))
 
 
 # ---- build: train once, export once ----------------------------------------------------------------

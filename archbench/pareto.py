@@ -109,6 +109,34 @@ def pareto_front(points: Sequence[Sequence[float]]) -> list[int]:
     return [i for i, p in enumerate(points) if not any(dominates(q, p) for j, q in enumerate(points) if j != i)]
 
 
+def latency_bounds(result: Result, profile: HardwareProfile) -> tuple[float, float]:
+    """Confidence bounds on the budgeted percentile; the point estimate twice when none were recorded."""
+    estimate = result.latency_at(profile.budget.percentile)
+    d = result.latency_decision
+    if estimate is None:
+        return float("inf"), float("inf")
+    if d is None or d.percentile != profile.budget.percentile:
+        return estimate, estimate
+    return d.lower_ms, d.upper_ms
+
+
+def surely_dominates(a: Result, b: Result, profile: HardwareProfile) -> bool:
+    """a dominates b, with latency compared on confidence bounds rather than point estimates.
+
+    a must be surely no slower (its upper bound at or below b's lower bound): two candidates whose
+    latency intervals overlap cannot be ordered by this measurement, so neither pushes the other off
+    the front. Without this, which of two near-equal candidates made the front would flip between
+    repeated sweeps with the noise. Accuracy and memory are compared as measured.
+    """
+    acc_a, _, mem_a = objectives(a, profile)
+    acc_b, _, mem_b = objectives(b, profile)
+    _, up_a = latency_bounds(a, profile)
+    low_b, _ = latency_bounds(b, profile)
+    no_worse = acc_a <= acc_b and mem_a <= mem_b and up_a <= low_b
+    better = acc_a < acc_b or mem_a < mem_b or up_a < low_b
+    return no_worse and better
+
+
 def evaluate(results: Iterable[Result], profiles: dict[str, HardwareProfile]) -> list[Result]:
     """Attach budget verdicts, feasibility and front membership to every result, in place."""
     results = list(results)
@@ -121,8 +149,8 @@ def evaluate(results: Iterable[Result], profiles: dict[str, HardwareProfile]) ->
         r.feasibility = feasibility(r.verdicts)
     for name, profile in profiles.items():
         feasible = [r for r in results if r.profile == name and r.feasibility == "feasible"]
-        for i in pareto_front([objectives(r, profile) for r in feasible]):
-            feasible[i].on_front = True
+        for r in feasible:
+            r.on_front = not any(surely_dominates(other, r, profile) for other in feasible if other is not r)
     return results
 
 

@@ -16,8 +16,10 @@ from archbench.pareto import (
     evaluate,
     feasibility,
     front,
+    latency_bounds,
     objectives,
     pareto_front,
+    surely_dominates,
     upstream_accuracy,
     upstream_latency_ms,
     why_nothing_feasible,
@@ -405,7 +407,7 @@ def test_evaluate_fronts_are_per_profile():
     edge = profile("edge", latency_ms=10.0)
     server = profile("server")
     a_edge = result("a", "edge", accuracy=0.9, p95=5.0, bounds=(4.0, 6.0))
-    b_edge = result("b", "edge", accuracy=0.8, p95=6.0, bounds=(5.0, 7.0))  # dominated by a on edge
+    b_edge = result("b", "edge", accuracy=0.8, p95=6.5, bounds=(6.0, 7.0))  # surely slower and less accurate
     a_srv = result("a", "server", accuracy=0.9, p95=5.0)
     b_srv = result("b", "server", accuracy=0.8, p95=1.0)  # faster on the server: a trade-off
     out = evaluate([a_edge, b_edge, a_srv, b_srv], {"edge": edge, "server": server})
@@ -510,3 +512,39 @@ def test_why_nothing_feasible_ignores_other_profiles():
     evaluate(rs, {"edge": edge, "server": srv})
     assert "memory_mb excluded 1 of 1" in why_nothing_feasible(rs, "edge")
     assert "min_accuracy excluded 1 of 1" in why_nothing_feasible(rs, "server")
+
+
+def test_front_keeps_candidates_whose_latency_intervals_overlap():
+    """A point estimate a hair faster is not proof: overlapping bounds cannot push a candidate off."""
+    edge = profile("edge", latency_ms=10.0)
+    a = result("a", accuracy=0.9, p95=5.0, bounds=(4.0, 6.0))
+    b = result("b", accuracy=0.9, p95=5.5, bounds=(4.5, 6.5))  # same accuracy and memory, interval overlaps
+    out = evaluate([a, b], {"edge": edge})
+    assert [r.on_front for r in out] == [True, True]
+    assert not surely_dominates(a, b, edge) and not surely_dominates(b, a, edge)
+
+
+def test_front_drops_a_candidate_surely_slower_and_no_better():
+    edge = profile("edge", latency_ms=10.0)
+    a = result("a", accuracy=0.9, p95=5.0, bounds=(4.0, 6.0))
+    b = result("b", accuracy=0.9, p95=7.0, bounds=(6.5, 8.0))  # a's upper bound is below b's lower
+    c = result("c", accuracy=0.9, p95=7.0, bounds=(6.5, 8.0), memory=90.0)  # slower but leaner: a trade-off
+    out = evaluate([a, b, c], {"edge": edge})
+    assert [r.on_front for r in out] == [True, False, True]
+    assert surely_dominates(a, b, edge) and not surely_dominates(a, c, edge)
+
+
+def test_surely_dominates_needs_something_strictly_better():
+    edge = profile("edge", latency_ms=10.0)
+    a = result("a", accuracy=0.9, p95=5.0, bounds=(5.0, 5.0))
+    twin = result("b", accuracy=0.9, p95=5.0, bounds=(5.0, 5.0))
+    assert not surely_dominates(a, twin, edge)
+    better = result("c", accuracy=0.95, p95=5.0, bounds=(5.0, 5.0))
+    assert surely_dominates(better, a, edge)
+
+
+def test_latency_bounds_fall_back_to_the_estimate():
+    edge = profile("edge", latency_ms=10.0)
+    assert latency_bounds(result("a", p95=5.0), edge) == (5.0, 5.0)
+    assert latency_bounds(result("a", p95=5.0, bounds=(4.0, 6.0)), edge) == (4.0, 6.0)
+    assert latency_bounds(result("a", p95=None), edge) == (float("inf"), float("inf"))

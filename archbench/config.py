@@ -66,6 +66,10 @@ class MeasureSettings(Frozen):
     fixed_samples: int | None = Field(None, ge=5, le=10_000_000, description="disable adaptive stopping")
     throughput_seconds: PositiveFloat = Field(0.5, le=600, description="back-to-back calls for items/s")
     timeout_s: PositiveFloat = Field(300.0, description="kill the measuring child after this long")
+    interference_threshold: float = Field(
+        1.25, ge=1.0, le=100.0, description="re-measure when the core ran this many times slower than its quietest"
+    )
+    interference_retries: int = Field(2, ge=0, le=10, description="re-measurements of a disturbed measurement")
 
     @model_validator(mode="after")
     def _ordered(self) -> MeasureSettings:

@@ -64,6 +64,8 @@ CSV_COLUMNS = (
     "padding_policy",
     "n_samples",
     "unstable",
+    "host_slowdown",
+    "disturbed",
     "broken_budgets",
     "error",
 )
@@ -292,6 +294,8 @@ def write_csv(run_dir: str | Path, results: Sequence[Result], profiles: dict[str
             "padding_policy": r.meta.get("padding_policy") or "",
             "n_samples": len(r.latency_samples_ms) or _num(lat.get("n")),
             "unstable": r.unstable,
+            "host_slowdown": _num(r.host_slowdown),
+            "disturbed": r.disturbed,
             "broken_budgets": "; ".join(_broken(r)),
             "error": r.error or "",
         }
@@ -458,6 +462,13 @@ def summary_markdown(
             for r in undecided:
                 open_ = [f"{v.budget}: {v.detail or 'not measured'}" for v in r.verdicts if v.status == "undecided"]
                 out.append(f"- {_md(_label(r))}: {_md('; '.join(open_))}")
+        disturbed = [r for r in ours if r.disturbed]
+        if disturbed:
+            out += ["", "Disturbed (the core ran slow through every attempt; latency figures are pessimistic):"]
+            for r in disturbed:
+                attempts = max(r.meta.get("measure_attempts") or [1])
+                out.append(f"- {_md(_label(r))}: reference kernel {_fmt(r.host_slowdown, '.2f')}x slower than the "
+                           f"fastest seen, {attempts} attempt{'s' if attempts != 1 else ''}")  # fmt: skip
         failed = [r for r in ours if r.status != "ok"]
         if failed:
             out += ["", "Failed or skipped:"]

@@ -53,6 +53,10 @@ class Result:
     params: int | None = None
     timings: dict[str, float] = field(default_factory=dict)  # train_s, export_s, measure_s
     unstable: bool = False
+    # Host interference (measure/interference.py): how much slower than its fastest the core ran during
+    # the measurement (1.0 = quiet), and whether that stayed above the threshold after re-measuring.
+    host_slowdown: float | None = None
+    disturbed: bool = False
     verdicts: list[BudgetVerdict] = field(default_factory=list)
     feasibility: str = "unknown"  # "feasible" | "infeasible" | "undecided" | "failed" | "skipped"
     on_front: bool = False

@@ -43,6 +43,23 @@ def test_clearly_over_budget_stops_at_the_first_look():
     assert out.decision.verdict == "fail" and len(out.samples_ms) == r.looks[0] == 20
 
 
+def test_on_look_runs_once_per_look_outside_the_timed_region():
+    r = rule(budget_ms=1000.0)
+    seen: list[int] = []
+    calls = {"n": 0}
+
+    def fn(_x: object) -> None:
+        calls["n"] += 1
+
+    def probe() -> None:
+        seen.append(calls["n"])
+        time.sleep(0.002)  # a slow probe must not show up in any sample
+
+    out = time_calls(fn, [0], r, fixed_samples=None, max_seconds=10, on_look=probe)
+    assert seen == [look for look in r.looks if look <= len(out.samples_ms)]
+    assert out.samples_ms.max() < 2.0
+
+
 def test_time_cap_reports_undecided_not_a_verdict():
     r = rule(budget_ms=None, max_samples=10_000_000)  # no budget: stops only on width or the cap
     out = time_calls(spin(50), [0], r, fixed_samples=None, max_seconds=0.05)

@@ -21,12 +21,13 @@ class LoopResult:
 
 
 def time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any], rule: StoppingRule | None, fixed_samples: int | None,
-               max_seconds: float) -> LoopResult:  # fmt: skip
+               max_seconds: float, on_look: Callable[[], Any] | None = None) -> LoopResult:  # fmt: skip
     """Time fn(input) one call per sample, cycling through inputs.
 
     The timed region holds only the call: the sample store, the clock reads and the input pick cost
-    ~0.2 µs a call. Statistics are computed at looks, outside the timed region. With fixed_samples, no
-    adaptive stopping (the time cap still holds, and is reported as the stop reason).
+    ~0.2 µs a call. Statistics are computed at looks, outside the timed region; so is on_look (e.g. a
+    host-interference probe). With fixed_samples, no adaptive stopping (the time cap still holds, and is
+    reported as the stop reason).
     """
     looks = [fixed_samples] if fixed_samples else (rule.looks if rule else [1000])
     samples = np.empty(looks[-1], dtype=np.int64)
@@ -45,6 +46,8 @@ def time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any], rule: StoppingRu
             samples[i] = t1 - t0
             i += 1
             timed_out = t1 > deadline
+        if on_look is not None:
+            on_look()
         stop = False
         if rule is not None:
             stop, decision, reason = rule.check(samples[:i] / 1e6)

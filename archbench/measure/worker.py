@@ -146,6 +146,7 @@ def run_measure(job: dict[str, Any]) -> dict[str, Any]:
     from archbench.config import HardwareProfile
     from archbench.env import sample_machine_state
     from archbench.measure import memory
+    from archbench.measure.interference import reference_us
     from archbench.measure.loop import measure_throughput, time_calls, warm_up
     from archbench.measure.stats import StoppingRule
     from archbench.tasks.base import TaskData
@@ -167,11 +168,14 @@ def run_measure(job: dict[str, Any]) -> dict[str, Any]:
     load_rss = memory.rss_mb()
     runner.reset_device_peak()
     call = getattr(runner, "timed_call", runner)
+    reference = [reference_us()]  # host interference probe: before, at every look, after the timing loop
     with getattr(runner, "run_context", contextlib.nullcontext)():  # e.g. inference_mode, entered once
         warm_up(call, inputs, settings["warmup"])
         getattr(runner, "reset_stages", lambda: None)()  # per-stage times cover the timed loop only
         rule = StoppingRule.for_profile(HardwareProfile.model_validate(profile))
-        loop = time_calls(call, inputs, rule, settings.get("fixed_samples"), settings["max_seconds"])
+        loop = time_calls(call, inputs, rule, settings.get("fixed_samples"), settings["max_seconds"],
+                          on_look=lambda: reference.append(reference_us()))  # fmt: skip
+        reference.append(reference_us())
         stages = getattr(runner, "stage_latency_ms", lambda: {})()
         peak_rss = memory.peak_rss_mb()
         mem = {"load_rss_mb": load_rss, "peak_rss_mb": peak_rss, "hwm_reset": hwm_reset}
@@ -196,6 +200,7 @@ def run_measure(job: dict[str, Any]) -> dict[str, Any]:
         "slice_accuracy": slice_acc,
         "model_bytes": runner.model_bytes,
         "machine_state": state,
+        "reference_us": [round(r, 3) for r in reference],
         "stage_latency_ms": stages,
         "padding_policy": getattr(runner, "padding_policy", None),
     }  # fmt: skip

@@ -1,0 +1,72 @@
+"""Host interference: is the core running slower right now than it can?
+
+On shared machines (cloud VMs, a busy hyperthread sibling, thermal or power capping) a core can run a
+fixed piece of work 1.5-2x slower for seconds at a time. Every timing loop taken then, archbench's or
+a bare one, is slower by the same factor, and confidence bounds cannot see it: they cover sampling
+noise within one measurement, not the machine changing speed under it. So each measuring child times
+a fixed pure-Python reference kernel before, during (at every look) and after its timing loop. The
+sweep compares the median of those readings with the quietest median any measurement on the same cores
+gave in the sweep; a measurement taken while the core ran more than `interference_threshold` times
+slower is re-measured later, and flagged `disturbed` if it never got a quiet moment. Medians, not
+extremes: a quiet core's readings still spread ~1.2x (interrupts, caches), a slow state is 1.5-2x and
+lasts seconds. Pure: no numpy, no torch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+KERNEL_ITERATIONS = 2000  # ~50 µs on a 2020s server core: cheap enough to run at every look
+
+
+def _kernel() -> int:
+    total = 0
+    for i in range(KERNEL_ITERATIONS):  # interpreter dispatch + integer work: tracks the core's speed
+        total += i
+    return total
+
+
+def reference_us(reps: int = 5) -> float:
+    """Median time of the reference kernel, in µs (the median shrugs off one interrupt)."""
+    clock = time.perf_counter_ns
+    times = []
+    for _ in range(reps):
+        t0 = clock()
+        _kernel()
+        times.append(clock() - t0)
+    times.sort()
+    return times[len(times) // 2] / 1e3
+
+
+def floor_key(cores: Iterable[int] | None) -> tuple[int, ...]:
+    """Readings are comparable only on the same cores (a big and a little core differ by design)."""
+    return tuple(sorted(cores)) if cores else ()
+
+
+def typical(readings: list[float] | None) -> float | None:
+    """One measurement's reference speed: the median of its readings."""
+    if not readings:
+        return None
+    ordered = sorted(readings)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def slowdown(readings: list[float] | None, floor: float | None) -> float | None:
+    """This measurement's reference speed over the quietest seen on these cores: 1.0 = as quiet as it gets."""
+    value = typical(readings)
+    if value is None or not floor or floor <= 0:
+        return None
+    return value / floor
+
+
+def floors(measurements: Iterable[tuple[tuple[int, ...], dict[str, Any]]]) -> dict[tuple[int, ...], float]:
+    """Quietest measurement's reference speed per core set, over (floor key, payload) pairs."""
+    best: dict[tuple[int, ...], float] = {}
+    for key, payload in measurements:
+        value = typical(payload.get("reference_us"))
+        if value is not None:
+            best[key] = min(value, best.get(key, float("inf")))
+    return best

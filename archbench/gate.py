@@ -95,12 +95,17 @@ def _regressions(r: Result, b: Result, meta: dict, base_meta: dict, tol: float, 
     new_est, old_est = r.latency.get(pct), b.latency.get(pct)
     detail = f"{pct} {old_est:.4g} -> {new_est:.4g} ms (new in [{new_lo:.4g}, {new_hi:.4g}], " \
              f"baseline in [{old_lo:.4g}, {old_hi:.4g}], tolerance {tol:.0%})"  # fmt: skip
+    # A run measured on a slowed core (disturbed) reads slow: it can still prove "no slower" when it is
+    # the new run, or "slower" when it is the baseline, but not the other way round.
     if new_lo > old_hi * (1 + tol):
-        out.append(Check(f"{r.profile}: latency", "fail", "regressed: " + detail))
+        status, why = ("fail", "regressed: ") if not r.disturbed else ("inconclusive", "slower, but measured on a "
+                                                                       "slowed core (disturbed): ")  # fmt: skip
     elif new_hi <= old_lo * (1 + tol):  # confident that new <= baseline * (1 + tol)
-        out.append(Check(f"{r.profile}: latency", "pass", "no regression: " + detail))
+        status, why = ("pass", "no regression: ") if not b.disturbed else ("inconclusive", "not slower, but the "
+                                                                           "baseline was disturbed: ")  # fmt: skip
     else:
-        out.append(Check(f"{r.profile}: latency", "inconclusive", "cannot tell: " + detail))
+        status, why = "inconclusive", "cannot tell: "
+    out.append(Check(f"{r.profile}: latency", status, why + detail))
     if r.accuracy is not None and b.accuracy is not None:
         status = "fail" if r.accuracy < b.accuracy - tol * b.accuracy else "pass"
         out.append(Check(f"{r.profile}: accuracy", status, f"{b.accuracy:.4f} -> {r.accuracy:.4f}"))

@@ -61,6 +61,7 @@ cfg = json.loads(sys.argv[1])
 if cfg["cores"]:
     os.sched_setaffinity(0, cfg["cores"])
 import numpy as np, onnxruntime as ort
+from archbench.measure.interference import reference_us
 opts = ort.SessionOptions()
 opts.intra_op_num_threads = cfg["threads"]
 opts.inter_op_num_threads = 1
@@ -70,6 +71,7 @@ with np.load(cfg["task"]) as z:
     x = z["x_test"]
 rng = np.random.default_rng(0)
 feeds = [{name: x[rng.integers(0, len(x), cfg["batch"])]} for _ in range(64)]
+reference = [reference_us()]  # outside the timed loop: how fast the core ran, as archbench probes it
 for i in range(cfg["warmup"]):
     sess.run(None, feeds[i % 64])
 clock = time.perf_counter_ns
@@ -80,12 +82,18 @@ for i in range(cfg["n"]):
     sess.run(None, f)
     t1 = clock()
     out.append(t1 - t0)
-print(json.dumps([t / 1e6 for t in out]))
+reference.append(reference_us())
+print(json.dumps({"samples_ms": [t / 1e6 for t in out], "reference_us": reference}))
 """
 
 
-def bare_ort_loop(onnx_path: str, profile: HardwareProfile, task_path: Path, n: int, warmup: int = 200) -> list[float]:
-    """The simplest honest timing loop over the same session settings, in its own pinned process."""
+def bare_ort_loop(onnx_path: str, profile: HardwareProfile, task_path: Path, n: int,
+                  warmup: int = 200) -> dict[str, list[float]]:  # fmt: skip
+    """The simplest honest timing loop over the same session settings, in its own pinned process.
+
+    Returns its samples and two reference-kernel readings (before warm-up, after the loop), so a
+    benchmark can tell a bare loop that ran on a slow core from one that did not.
+    """
     cfg = {"path": onnx_path, "threads": profile.threads, "cores": profile.cores, "task": str(task_path),
            "batch": profile.batch_size, "n": n, "warmup": warmup}  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", BARE_LOOP, json.dumps(cfg)], capture_output=True, text=True,

@@ -3,9 +3,12 @@
 Same run, same thread count and pinning, each in its own child process, alternated A/B so drift hits
 both alike. Process-to-process variation (a fresh process lands on different memory and cache layouts)
 is larger than the overhead being measured, so the figure is the median of the paired per-round
-ratios, beside the ratio of the medians. Targets: <= 1.05 (issue 2), <= 1.02 sub-millisecond (issue 3).
+ratios, beside the ratio of the medians. Both processes also time archbench's reference kernel
+(outside their loops); a round in which either ran on a slowed core (host interference above 1.25x
+the quietest reading of that model's rounds) is left out of the "quiet" figure, which is the one the
+targets apply to: <= 1.05 (issue 2), <= 1.02 sub-millisecond (issue 3).
 
-    python benchmarks/overhead.py [--rounds 5] [--samples 3000]
+    python benchmarks/overhead.py [--rounds 15] [--samples 3000]
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import statistics
 
 from archbench.config import HardwareProfile, MeasureSettings
+from archbench.measure.interference import typical
 from benchmarks._common import archbench_measure, bare_ort_loop, build, digits_task_path, temp_cache
 
 MODELS = {
@@ -35,12 +39,13 @@ MODELS = {
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--samples", type=int, default=3000)
     args = ap.parse_args()
     cache = temp_cache()
     task_path = digits_task_path(cache)
-    print(f"{'model':<22} {'archbench p50 ms':>17} {'bare loop p50 ms':>17} {'ratio':>7} {'paired':>7}   per-round")
+    print(f"{'model':<22} {'archbench p50 ms':>17} {'bare loop p50 ms':>17} {'ratio':>7} {'paired':>7} "
+          f"{'quiet':>7} {'kept':>5}   per-round (* = a slowed core)")  # fmt: skip
     worst = {}
     for label, cand in MODELS.items():
         batch = 64 if "b64" in label else 1
@@ -48,20 +53,25 @@ def main() -> None:
         profile = HardwareProfile(name="bench", device="cpu", threads=1, cores=[0], batch_size=batch, measure=settings)
         payload = build(cand, cache, epochs=2)
         onnx_path = payload["artifacts"]["onnx"]
-        ours, bare, ratios = [], [], []
+        rounds = []  # (archbench p50, its reference speed, bare p50, its reference speed)
         for _r in range(args.rounds):
-            a = statistics.median(archbench_measure(payload, cand, profile, "onnx", cache, seed=0)["samples_ms"])
-            b = statistics.median(bare_ort_loop(onnx_path, profile, task_path, args.samples, warmup=200))
-            ours.append(a)
-            bare.append(b)
-            ratios.append(a / b)
-        ratio = statistics.median(ours) / statistics.median(bare)
+            a = archbench_measure(payload, cand, profile, "onnx", cache, seed=0)
+            b = bare_ort_loop(onnx_path, profile, task_path, args.samples, warmup=200)
+            rounds.append((statistics.median(a["samples_ms"]), typical(a["reference_us"]),
+                           statistics.median(b["samples_ms"]), typical(b["reference_us"])))  # fmt: skip
+        floor = min(min(r[1], r[3]) for r in rounds)
+        quiet_round = [max(r[1], r[3]) <= 1.25 * floor for r in rounds]
+        ratios = [r[0] / r[2] for r in rounds]
+        quiet = [x for x, q in zip(ratios, quiet_round, strict=True) if q]
+        ratio = statistics.median(r[0] for r in rounds) / statistics.median(r[2] for r in rounds)
         paired = statistics.median(ratios)
-        worst[label] = paired
-        print(f"{label:<22} {statistics.median(ours):>17.5f} {statistics.median(bare):>17.5f} {ratio:>7.3f} "
-              f"{paired:>7.3f}   "
-              + " ".join(f"{x:.3f}" for x in ratios))  # fmt: skip
-    print(f"\nworst paired ratio {max(worst.values()):.3f} (targets: <= 1.05 overall, <= 1.02 sub-millisecond)")
+        quiet_paired = statistics.median(quiet) if quiet else float("nan")
+        worst[label] = quiet_paired
+        marks = " ".join(f"{x:.3f}{'' if q else '*'}" for x, q in zip(ratios, quiet_round, strict=True))
+        print(f"{label:<22} {statistics.median(r[0] for r in rounds):>17.5f} "
+              f"{statistics.median(r[2] for r in rounds):>17.5f} {ratio:>7.3f} {paired:>7.3f} {quiet_paired:>7.3f} "
+              f"{len(quiet):>5}   {marks}")  # fmt: skip
+    print(f"\nworst quiet paired ratio {max(worst.values()):.3f} (targets: <= 1.05 overall, <= 1.02 sub-millisecond)")
 
 
 if __name__ == "__main__":

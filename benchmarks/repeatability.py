@@ -55,7 +55,7 @@ def main() -> None:
         for r in outcome.results:
             if r.variant == "onnx" and r.status == "ok":
                 build = Cache(root / "cache").get_build(r.meta["build_key"])
-                samples = bare_ort_loop(build["artifacts"]["onnx"], profile, task_path, n=2000)
+                samples = bare_ort_loop(build["artifacts"]["onnx"], profile, task_path, n=2000)["samples_ms"]
                 bare.setdefault(r.candidate, []).append(statistics.median(samples))
 
     print(f"p50 spread (max/min) over {args.repeats} fresh measurements, edge-1t (1 pinned thread, batch 1)\n")

@@ -115,6 +115,31 @@ def test_a_50_percent_slower_model_is_a_regression(runs):
     assert not verdict(checks, strict=False)
 
 
+def test_a_disturbed_run_cannot_prove_what_its_slow_core_would_fake(tmp_path):
+    """A slowed core reads slow: a disturbed new run cannot prove a regression, nor a disturbed baseline its absence."""
+    slow_new = result("fast", 0.95, 0.3, 100, seed=2)
+    slow_new.disturbed, slow_new.host_slowdown = True, 1.6
+    base = write_run(tmp_path, "base", [result("fast", 0.95, 0.2, 100)])
+    new = write_run(tmp_path, "new", [slow_new])
+    lat = next(c for c in checks_for(new, "fast/onnx", baseline=base) if c.name.endswith("latency"))
+    assert lat.status == "inconclusive" and "disturbed" in lat.detail
+
+    slow_base = result("fast", 0.95, 0.3, 100)
+    slow_base.disturbed = True
+    base2 = write_run(tmp_path, "base2", [slow_base])
+    new2 = write_run(tmp_path, "new2", [result("fast", 0.95, 0.2, 100, seed=1)])
+    lat = next(c for c in checks_for(new2, "fast/onnx", baseline=base2) if c.name.endswith("latency"))
+    assert lat.status == "inconclusive" and "baseline was disturbed" in lat.detail
+
+    # The other direction still decides: a disturbed new run that is even so no slower passes.
+    quick_new = result("fast", 0.95, 0.2, 100, seed=3)
+    quick_new.disturbed = True
+    new3 = write_run(tmp_path, "new3", [quick_new])
+    base3 = write_run(tmp_path, "base3", [result("fast", 0.95, 0.3, 100)])
+    lat = next(c for c in checks_for(new3, "fast/onnx", baseline=base3) if c.name.endswith("latency"))
+    assert lat.status == "pass" and lat.detail.startswith("no regression")
+
+
 def test_parse_choice_errors():
     assert parse_choice("a/onnx") == ("a", "onnx")
     from archbench.errors import ConfigError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -19,6 +20,20 @@ from tests.conftest import TINY_PROFILE, write
 def test_reference_kernel_times_something_real():
     readings = [interference.reference_us() for _ in range(3)]
     assert all(0.5 < r < 1e5 for r in readings)  # microseconds: a 2,000-step loop, not zero, not seconds
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="needs sched_getaffinity")
+def test_probing_every_allowed_core_leaves_the_affinity_as_it_was():
+    before = os.sched_getaffinity(0)
+    assert interference.reference_us() > 0
+    assert os.sched_getaffinity(0) == before
+    one = {min(before)}
+    try:
+        os.sched_setaffinity(0, one)
+        assert interference.reference_us() > 0
+        assert os.sched_getaffinity(0) == one
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def test_typical_is_the_median_and_shrugs_off_one_outlier():

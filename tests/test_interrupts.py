@@ -164,7 +164,8 @@ def test_interrupt_keeps_finished_results_and_resume_measures_only_the_rest(tmp_
     assert {k: new_state[k] for k in state} == state
     assert len([k for k in new_state if k.startswith("measure/")]) == len(cached) + 2
     assert len([k for k in new_state if k.startswith("builds/")]) == len([k for k in state if k.startswith("builds/")])
-    assert env.calls()[launched:] == ["measure second", "measure third"]  # the children this rerun started
+    # The children this rerun started: the two missing ones (again, if one ran on a slowed core).
+    assert sorted(set(env.calls()[launched:])) == ["measure second", "measure third"]
     assert final[("first", "torch")]["latency_samples_ms"] == after[("first", "torch")]["latency_samples_ms"]
     assert wait_until_gone(env.tag) == [] and job_dirs(env.tmp) == []
 

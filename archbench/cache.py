@@ -71,6 +71,43 @@ class Cache:
     def put_measurement(self, key: str, data: dict[str, Any]) -> None:
         atomic_json(self._measure_path(key), data)
 
+    # host interference floors -----------------------------------------------------------------
+    FLOOR_MAX_AGE_S = 7 * 24 * 3600  # a machine reconfigured (power profile, new host) gets a fresh floor
+
+    def _floors_path(self, machine: str) -> Path:
+        return self.root / "interference" / f"{machine}.json"
+
+    def get_reference_floors(self, machine: str) -> dict[tuple[int, ...], float]:
+        """The quietest reference speed (µs) per core set this machine reached in recent sweeps.
+
+        A sweep of a few candidates takes seconds: if all of them ran on a slowed core, its own floor
+        would be slow too and nothing would look disturbed. Earlier sweeps on the same machine fix that.
+        """
+        return {k: us for k, (us, _) in self._recent_floors(machine).items()} if self.enabled else {}
+
+    def put_reference_floors(self, machine: str, floors: dict[tuple[int, ...], float]) -> None:
+        import time
+
+        entries = self._recent_floors(machine)
+        for key, us in floors.items():
+            if key not in entries or us < entries[key][0]:
+                entries[key] = (us, time.time())
+        rows = [{"cores": list(k), "us": us, "at": at} for k, (us, at) in entries.items()]
+        atomic_json(self._floors_path(machine), {"floors": rows})
+
+    def _recent_floors(self, machine: str) -> dict[tuple[int, ...], tuple[float, float]]:
+        import time
+
+        out: dict[tuple[int, ...], tuple[float, float]] = {}
+        for entry in (self._read(self._floors_path(machine)) or {}).get("floors", []):
+            try:
+                us, at, key = float(entry["us"]), float(entry["at"]), tuple(int(c) for c in entry["cores"])
+            except (KeyError, TypeError, ValueError):
+                continue  # a damaged entry is a miss
+            if us > 0 and time.time() - at <= self.FLOOR_MAX_AGE_S:
+                out[key] = (us, at)
+        return out
+
     def data_path(self, fingerprint: str) -> Path:
         return self.root / "data" / f"{fingerprint}.npz"
 

@@ -243,6 +243,7 @@ class Sweep:
         todo = [j for j in jobs if j.key not in self.results]
         total = len(todo) * self.config.repeats
         payloads: Payloads = {}
+        self.stored_floors = self.cache.get_reference_floors(self.machine)
         done = 0
         for repeat in range(self.config.repeats):  # interleaved: drift hits every candidate alike
             for job in todo:
@@ -290,6 +291,7 @@ class Sweep:
             for job in {j.key: j for j, _ in redo}.values():
                 self._record(self._assemble(job, builds[job.candidate.name][1], payloads))
         # The floors are final only now: flag every result against them (the final write saves them).
+        self.cache.put_reference_floors(self.machine, self._reference_floors(payloads))
         for key in payloads:
             if self.results.get(key) is not None and self.results[key].status == "ok":
                 job = by_key[key]
@@ -310,12 +312,14 @@ class Sweep:
         else:  # keep the quieter (or only working) attempt
             old.update(attempts=attempts, discarded_wall_s=spent)
 
-    @staticmethod
-    def _reference_floors(payloads: Payloads) -> dict[tuple[int, ...], float]:
+    def _reference_floors(self, payloads: Payloads) -> dict[tuple[int, ...], float]:
+        """This sweep's quietest reference speed per core set, or an earlier sweep's if that was quieter."""
         from archbench.measure import interference
 
-        return interference.floors((tuple(pl.get("cores") or ()), pl) for reps in payloads.values()
+        ours = interference.floors((tuple(pl.get("cores") or ()), pl) for reps in payloads.values()
                                    for pl in reps.values())  # fmt: skip
+        stored = getattr(self, "stored_floors", {})
+        return {k: min(v, stored.get(k, v)) for k, v in ours.items()}
 
     @staticmethod
     def _slowdown(job: Job, payload: dict[str, Any], floors: dict[tuple[int, ...], float]) -> float:

@@ -162,3 +162,32 @@ def test_retries_can_be_switched_off(scripted_sweep, tmp_path):
     by = {r.variant: r for r in sweep.run().results}
     assert len(fake.measured) == 3
     assert by["torch"].disturbed and by["onnx-int8"].disturbed and not by["onnx"].disturbed
+
+
+def test_a_small_sweep_on_a_slow_core_is_judged_against_earlier_quiet_sweeps(scripted_sweep, tmp_path, monkeypatch):
+    """Its own floor would be slow too; the machine's recent quietest reading is kept in the cache."""
+    fake, run = scripted_sweep
+    run("r1")  # the floor on this machine is now 100 µs
+    monkeypatch.setitem(READINGS, "onnx", [[170.0] * 3] * 3)  # every attempt of a new measurement runs slow
+    cache = Cache(tmp_path / "c")
+    sweep = Sweep(load_sweep_config(write(tmp_path / "one.yaml", CANDIDATES.replace("torch, onnx, onnx-int8", "onnx"))),
+                  [load_profile(tmp_path / "tiny.yaml")], tmp_path / "results", cache, run_id="r2")  # fmt: skip
+    fake.measured.clear()
+    (tmp_path / "c" / "measure").rename(tmp_path / "old-measure")  # measure again, keep the floors
+    result = sweep.run().results[0]
+    assert fake.measured == ["onnx"] * 3
+    assert result.disturbed and result.host_slowdown == pytest.approx(1.7)
+
+
+def test_reference_floors_round_trip_and_expire(tmp_path, monkeypatch):
+    cache = Cache(tmp_path)
+    cache.put_reference_floors("m1", {(0,): 60.0, (): 80.0})
+    cache.put_reference_floors("m1", {(0,): 70.0})  # slower than the stored one: kept at 60
+    assert cache.get_reference_floors("m1") == {(0,): 60.0, (): 80.0}
+    assert cache.get_reference_floors("other") == {}
+    assert Cache(tmp_path, enabled=False).get_reference_floors("m1") == {}  # --fresh trusts nothing stored
+    import time
+
+    later = time.time() + Cache.FLOOR_MAX_AGE_S + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert cache.get_reference_floors("m1") == {}

@@ -40,6 +40,7 @@ def main() -> None:
     )
     profile = resolve("edge-1t")
     ours: dict[tuple, list[float]] = {}
+    disturbed: dict[tuple, list[bool]] = {}
     bare: dict[str, list[float]] = {}
     fronts: list[set] = []
     undecided: list[set] = []
@@ -47,10 +48,11 @@ def main() -> None:
         cache = Cache(root / "cache", reuse_measurements=False)  # builds reused, every measurement fresh
         outcome = Sweep(config, [profile], root / "results", cache, run_id=f"rep{i}").run()
         fronts.append({r.key[:2] for r in outcome.results if r.on_front})
-        undecided.append({r.key[:2] for r in outcome.results if r.feasibility == "undecided"})
+        undecided.append({r.key[:2] for r in outcome.results if r.feasibility == "undecided" or r.disturbed})
         for r in outcome.results:
             if r.status == "ok":
                 ours.setdefault(r.key[:2], []).append(r.latency["p50"])
+                disturbed.setdefault(r.key[:2], []).append(r.disturbed)
         task_path = next((root / "cache" / "data").glob("*.npz"))
         for r in outcome.results:
             if r.variant == "onnx" and r.status == "ok":
@@ -58,13 +60,17 @@ def main() -> None:
                 samples = bare_ort_loop(build["artifacts"]["onnx"], profile, task_path, n=2000)["samples_ms"]
                 bare.setdefault(r.candidate, []).append(statistics.median(samples))
 
-    print(f"p50 spread (max/min) over {args.repeats} fresh measurements, edge-1t (1 pinned thread, batch 1)\n")
-    print(f"{'candidate/variant':<24} {'archbench p50s (ms)':<44} {'spread':>7} {'bare spread':>12}")
+    print(f"p50 spread (max/min) over {args.repeats} fresh measurements, edge-1t (1 pinned thread, batch 1); "
+          "* = flagged disturbed (ran on a slowed core through every attempt)\n")  # fmt: skip
+    print(f"{'candidate/variant':<24} {'archbench p50s (ms)':<50} {'spread':>7} {'undisturbed':>12} {'bare':>7}")
     for key, p50s in sorted(ours.items()):
         spread = max(p50s) / min(p50s)
+        quiet = [x for x, d in zip(p50s, disturbed[key], strict=True) if not d]
+        quiet_txt = f"{max(quiet) / min(quiet):.3f}" if quiet else "-"
         b = bare.get(key[0]) if key[1] == "onnx" else None
         bare_txt = f"{max(b) / min(b):.3f}" if b else "-"
-        print(f"{'/'.join(key):<24} {' '.join(f'{x:.4f}' for x in p50s):<44} {spread:>7.3f} {bare_txt:>12}")
+        cells = " ".join(f"{x:.4f}{'*' if d else ' '}" for x, d in zip(p50s, disturbed[key], strict=True))
+        print(f"{'/'.join(key):<24} {cells:<50} {spread:>7.3f} {quiet_txt:>12} {bare_txt:>7}")
     same = all(f == fronts[0] for f in fronts)
     print(f"\nfront identical over {args.repeats} repeats: {same}")
     if not same:
@@ -72,7 +78,8 @@ def main() -> None:
         for key in sorted(union):
             inside = sum(key in f for f in fronts)
             und = sum(key in u for u in undecided)
-            print(f"  {'/'.join(key)}: on the front {inside}/{args.repeats}, undecided {und}/{args.repeats}")
+            n = args.repeats
+            print(f"  {'/'.join(key)}: on the front {inside}/{n}, undecided or disturbed {und}/{n}")
 
 
 if __name__ == "__main__":

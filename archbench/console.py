@@ -46,6 +46,9 @@ def print_outcome(outcome: Any) -> None:
         failed = [r for r in ours if r.status == "failed"]
         for r in failed:
             console.print(f"  [red]failed[/] {r.candidate}/{r.variant}: {r.error}")
+        for r in (r for r in ours if r.disturbed):
+            console.print(f"  [yellow]disturbed[/] {r.candidate}/{r.variant}: the core ran {r.host_slowdown:.2f}x "
+                          "slower than its quietest through every attempt; its latency reads high")  # fmt: skip
     console.print(f"results: {outcome.run_dir}/ (" + ", ".join(sorted(p.name for p in outcome.files.values())) + ")")
 
 

@@ -191,3 +191,14 @@ def test_reference_floors_round_trip_and_expire(tmp_path, monkeypatch):
     later = time.time() + Cache.FLOOR_MAX_AGE_S + 1
     monkeypatch.setattr(time, "time", lambda: later)
     assert cache.get_reference_floors("m1") == {}
+
+
+def test_the_terminal_names_disturbed_results(scripted_sweep, tmp_path, capsys):
+    from archbench.console import print_outcome
+
+    run_sweep = Sweep(load_sweep_config(tmp_path / "candidates.yaml"), [load_profile(tmp_path / "tiny.yaml")],
+                      tmp_path / "results", Cache(tmp_path / "c"), run_id="r1")  # fmt: skip
+    print_outcome(run_sweep.run())
+    out = capsys.readouterr().out
+    assert "disturbed m/onnx-int8" in " ".join(out.split()) and "1.80x" in out
+    assert "disturbed m/onnx " not in out

@@ -102,6 +102,7 @@ class Sweep:
         self.config_file = config_file
         self.progress = progress or (lambda *a: None)
         self.results: dict[tuple[str, str, str], Result] = {}
+        self.stored_floors: dict[tuple[int, ...], float] = {}  # the machine's quietest readings, from the cache
         self.started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
     # ---- public ---------------------------------------------------------------------------------
@@ -303,23 +304,23 @@ class Sweep:
         old = payloads[job.key][repeat]
         new = self._measure_one(job, build_key, build, versions, repeat, use_cache=False)
         # Time spent on discarded attempts stays in measure_s: retries are part of the cost.
-        spent = old.get("discarded_wall_s", 0.0) + float(new.get("measure_wall_s") or 0.0)
+        discarded = old.get("discarded_wall_s", 0.0)
         attempts = old.get("attempts", 1) + 1
         if "error" not in new and self._slowdown(job, new, floors) < self._slowdown(job, old, floors):
-            spent += old["measure_wall_s"] - float(new["measure_wall_s"])
-            payloads[job.key][repeat] = {**new, "attempts": attempts, "discarded_wall_s": spent}
-            self.cache.put_measurement(new["measure_key"], payloads[job.key][repeat])
+            kept = {**new, "attempts": attempts, "discarded_wall_s": discarded + old["measure_wall_s"]}
+            payloads[job.key][repeat] = kept
+            self.cache.put_measurement(new["measure_key"], kept)
         else:  # keep the quieter (or only working) attempt
-            old.update(attempts=attempts, discarded_wall_s=spent)
+            old.update(attempts=attempts, discarded_wall_s=discarded + float(new.get("measure_wall_s") or 0.0))
 
     def _reference_floors(self, payloads: Payloads) -> dict[tuple[int, ...], float]:
         """This sweep's quietest reference speed per core set, or an earlier sweep's if that was quieter."""
         from archbench.measure import interference
 
-        ours = interference.floors((tuple(pl.get("cores") or ()), pl) for reps in payloads.values()
-                                   for pl in reps.values())  # fmt: skip
-        stored = getattr(self, "stored_floors", {})
-        return {k: min(v, stored.get(k, v)) for k, v in ours.items()}
+        profiles = self.profile_map
+        ours = interference.floors((interference.floor_key(profiles[key[2]].cores), pl)
+                                   for key, reps in payloads.items() for pl in reps.values())  # fmt: skip
+        return {k: min(v, self.stored_floors.get(k, v)) for k, v in ours.items()}
 
     @staticmethod
     def _slowdown(job: Job, payload: dict[str, Any], floors: dict[tuple[int, ...], float]) -> float:
@@ -333,7 +334,6 @@ class Sweep:
 
     def _measure_one(self, job: Job, build_key: str, build: dict[str, Any], versions: dict[str, Any],
                      repeat: int, use_cache: bool = True) -> dict[str, Any]:  # fmt: skip
-        from archbench.measure.interference import floor_key
         from archbench.measure.runner import run_child
 
         p = job.profile
@@ -353,7 +353,7 @@ class Sweep:
         if outcome.payload is None:
             return {"error": outcome.error}
         payload = {**outcome.payload, "process_peak_mb": outcome.max_rss_mb, "measure_wall_s": outcome.wall_s,
-                   "measure_key": key, "cores": list(floor_key(p.cores))}  # fmt: skip
+                   "measure_key": key}  # fmt: skip
         if use_cache:
             self.cache.put_measurement(key, payload)
         return payload
@@ -400,7 +400,7 @@ class Sweep:
             },
             unstable=is_unstable(summary),
             host_slowdown=slowdown,
-            disturbed=slowdown is not None and slowdown > p.measure.interference_threshold,
+            disturbed=bool(floors) and any(self._disturbed(job, pl, floors) for pl in payloads),
             meta={
                 "build_key": build.get("build_key"), "measure_keys": [pl["measure_key"] for pl in payloads],
                 "cached": all(pl.get("cached") for pl in payloads), "repeats": len(payloads),

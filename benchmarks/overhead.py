@@ -29,7 +29,7 @@ from benchmarks._common import archbench_measure, bare_ort_loop, build, digits_t
 # One pinned process, one session: archbench's timing loop over its runner's timed call, and a bare
 # loop over session.run, alternated block by block, so host slow states hit both alike.
 INTERLEAVED = r"""
-import json, os, statistics, sys
+import json, os, statistics, sys, time
 cfg = json.loads(sys.argv[1])
 os.sched_setaffinity(0, [0])
 import numpy as np
@@ -46,7 +46,6 @@ sess, name = runner.session, runner.input_name
 bare_feeds = [{name: b} for b in batches]
 for i in range(500):
     sess.run(None, bare_feeds[i % 64])
-import time
 clock = time.perf_counter_ns
 ratios, ours_all, bare_all = [], [], []
 for _ in range(cfg["blocks"]):

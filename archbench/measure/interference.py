@@ -15,6 +15,7 @@ lasts seconds. Pure: no numpy, no torch.
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -57,8 +58,7 @@ def _median_us(reps: int) -> float:
         t0 = clock()
         _kernel()
         times.append(clock() - t0)
-    times.sort()
-    return times[len(times) // 2] / 1e3
+    return statistics.median(times) / 1e3
 
 
 def floor_key(cores: Iterable[int] | None) -> tuple[int, ...]:
@@ -68,11 +68,7 @@ def floor_key(cores: Iterable[int] | None) -> tuple[int, ...]:
 
 def typical(readings: list[float] | None) -> float | None:
     """One measurement's reference speed: the median of its readings."""
-    if not readings:
-        return None
-    ordered = sorted(readings)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return statistics.median(readings) if readings else None
 
 
 def slowdown(readings: list[float] | None, floor: float | None) -> float | None:

@@ -186,11 +186,11 @@ class Sweep:
             runnable.append(job)
         return runnable
 
-    def _build_all(self, jobs: list[Job]) -> dict[str, tuple[str, dict[str, Any]]]:
+    def _build_all(self, jobs: list[Job]) -> Builds:
         from archbench.env import library_versions
 
         candidates = {j.candidate.name: j.candidate for j in jobs if j.key not in self.results}
-        builds: dict[str, tuple[str, dict[str, Any]]] = {}
+        builds: Builds = {}
         versions = library_versions()
         headroom = max(4096.0, 4 * max((p.budget.memory_mb or 0) for p in self.profiles))
         for i, cand in enumerate(candidates.values()):
@@ -237,7 +237,7 @@ class Sweep:
         train = self.config.train_settings(cand).model_dump(mode="json")
         return content_key("build", 2, spec, train, self.task_fp, versions, source, onnx_hash, weights_hash)
 
-    def _measure_all(self, jobs: list[Job], builds: dict[str, tuple[str, dict[str, Any]]]) -> None:
+    def _measure_all(self, jobs: list[Job], builds: Builds) -> None:
         from archbench.env import library_versions
 
         versions = library_versions()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,8 +23,6 @@ from pydantic import (
 from archbench.errors import ConfigError
 
 PERCENTILES: dict[str, float] = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
-VARIANTS = ("torch", "onnx", "onnx-int8", "onnx-int8-pc", "torch-int8")
-Variant = Literal["torch", "onnx", "onnx-int8", "onnx-int8-pc", "torch-int8"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 IMPORT_PATTERN = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
 
@@ -62,6 +60,10 @@ class MeasureSettings(Frozen):
     min_samples: int = Field(20, ge=5, le=1_000_000)
     max_samples: int = Field(20_000, ge=5, le=10_000_000)
     max_seconds: PositiveFloat = 4.0
+    min_seconds: float = Field(0.2, ge=0, le=3600, description="no verdict from less measuring time than this")
+    run_queue_threshold: float = Field(
+        0.05, gt=0, le=1, description="disturbed when the timed threads waited for a core this share of the loop"
+    )
     target_rel_width: PositiveFloat = Field(0.05, description="stop when the bound's width/estimate is below")
     fixed_samples: int | None = Field(None, ge=5, le=10_000_000, description="disable adaptive stopping")
     throughput_seconds: PositiveFloat = Field(0.5, le=600, description="back-to-back calls for items/s")
@@ -134,15 +136,27 @@ class CnnParams(Frozen):
 
 
 class CandidateBase(Frozen):
+    def resolve_paths(self, base: Path, file: str | Path, key: str) -> CandidateBase:
+        """Paths resolve against the config file's folder and must exist; kinds with files override this."""
+        return self
+
+    # What the candidate's model takes as input; it must match the task kind's (archbench/registry.py).
+    modality: ClassVar[str] = "tensor"
+
     name: SafeName
-    variants: list[Variant] = Field(default_factory=lambda: ["torch", "onnx"], min_length=1)
+    variants: list[str] = Field(default_factory=lambda: ["torch", "onnx"], min_length=1)
     train: TrainSettings | None = None  # overrides the sweep's training settings
 
     @field_validator("variants")
     @classmethod
-    def _unique_variants(cls, variants: list[str]) -> list[str]:
+    def _known_variants(cls, variants: list[str]) -> list[str]:
+        from archbench.registry import variant_names
+
         if len(set(variants)) != len(variants):
             raise ValueError("variants must not repeat")
+        unknown = [v for v in variants if v not in variant_names()]
+        if unknown:
+            raise ValueError(f"unknown variant {unknown[0]!r} (variants: {', '.join(variant_names())})")
         return variants
 
 
@@ -178,19 +192,38 @@ class ImportCandidate(CandidateBase):
     trained: bool = Field(False, description="the factory returns trained weights: skip training")
     weights: str | None = Field(None, description="a .safetensors file to load instead of training")
 
+    def resolve_paths(self, base: Path, file: str | Path, key: str) -> ImportCandidate:
+        if not self.weights:
+            return self
+        try:
+            weights = resolve_user_path(base, self.weights, file, f"{key}.weights", "weights file")
+        except ConfigError:
+            raise ConfigError(file, f"{key}.weights", f"no such weights file: {self.weights}") from None
+        return self.model_copy(update={"weights": weights})
+
 
 class OnnxCandidate(CandidateBase):
     kind: Literal["onnx"] = "onnx"
     path: str
-    variants: list[Variant] = Field(default_factory=lambda: ["onnx"], min_length=1)
+    variants: list[str] = Field(default_factory=lambda: ["onnx"], min_length=1)
 
     @field_validator("variants")
     @classmethod
     def _onnx_only(cls, variants: list[str]) -> list[str]:
-        bad = [v for v in variants if not v.startswith("onnx")]
+        from archbench.registry import variant
+
+        variants = CandidateBase._known_variants(variants)
+        bad = [v for v in variants if variant(v).needs_torch_module]
         if bad:
             raise ValueError(f"an .onnx file runs only on ONNX Runtime variants, not {bad}")
         return variants
+
+    def resolve_paths(self, base: Path, file: str | Path, key: str) -> OnnxCandidate:
+        try:
+            path = resolve_user_path(base, self.path, file, f"{key}.path", ".onnx file")
+        except ConfigError:
+            raise ConfigError(file, f"{key}.path", f"no such .onnx file: {self.path}") from None
+        return self.model_copy(update={"path": path})
 
 
 class TokenizerSpec(Frozen):
@@ -228,6 +261,8 @@ class BertOverrides(Frozen):
 
 
 class TextCandidateBase(CandidateBase):
+    modality: ClassVar[str] = "text"
+
     max_length: int = Field(128, ge=4, le=65536, description="tokens; longer texts are truncated")
     pooling: Literal["mean", "cls"] = "mean"
 
@@ -256,109 +291,57 @@ class HfPretrainedCandidate(TextCandidateBase):
     mode: Literal["frozen", "finetune"] = Field("frozen", description="train the head only, or everything")
     keep_layers: int | None = Field(None, ge=1, le=1024, description="keep the first k encoder layers")
 
+    def resolve_paths(self, base: Path, file: str | Path, key: str) -> HfPretrainedCandidate:
+        from archbench.candidates.text_checks import check_pretrained_dir
+
+        directory = Path(self.path) if Path(self.path).is_absolute() else (base / self.path).resolve()
+        check_pretrained_dir(self, directory, file, key)
+        return self.model_copy(update={"path": str(directory)})
+
 
 Candidate = Annotated[
     BuiltinCandidate | ImportCandidate | OnnxCandidate | HfConfigCandidate | HfPretrainedCandidate,
     Field(discriminator="kind"),
 ]
-TEXT_CANDIDATE_KINDS = ("hf-config", "hf-pretrained")
 
 
-class DigitsTaskSpec(Frozen):
-    kind: Literal["digits"] = "digits"
-    test_fraction: float = Field(0.3, gt=0, lt=1)
-    seed: int = Field(0, ge=0)
+class TaskSpecBase(Frozen):
+    """What every task kind's spec has; each kind's own spec (in its module) adds the rest."""
+
+    kind: str
+    metric: Literal["accuracy", "balanced_accuracy", "macro_f1"] = Field(
+        "accuracy", description="what min_accuracy and slice floors are judged on"
+    )
 
 
-class LengthRange(Frozen):
-    """Half-open [min, max): a text belongs when min <= length < max. Either end may be open."""
+def validate_task_spec(data: Any) -> TaskSpecBase:
+    """Dispatch a task block to the spec class its kind registered (archbench/registry.py)."""
+    from archbench.registry import task_kind
 
-    min: int | None = Field(None, ge=0)
-    max: int | None = Field(None, ge=1)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> LengthRange:
-        if self.min is None and self.max is None:
-            raise ValueError("give min, max or both")
-        if self.min is not None and self.max is not None and self.max <= self.min:
-            raise ValueError("max must be greater than min")
-        return self
+    if isinstance(data, TaskSpecBase):
+        return data
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a mapping of keys, got {type(data).__name__}")
+    return task_kind(data.get("kind", "digits")).Spec.model_validate(data)
 
 
-Scalar = str | int | float | bool
+def _default_task() -> TaskSpecBase:
+    return validate_task_spec({"kind": "digits"})
 
 
-class Condition(Frozen):
-    """One declarative test on a column of the test file; never evaluated as code."""
-
-    column: str = Field(min_length=1)
-    op: Literal["==", "!=", "<", "<=", ">", ">=", "in", "not in", "contains"] = "=="
-    value: Scalar | list[Scalar]
-
-    @model_validator(mode="after")
-    def _value_fits_op(self) -> Condition:
-        if self.op in ("in", "not in") and not isinstance(self.value, list):
-            raise ValueError(f"op {self.op!r} needs a list value")
-        if self.op not in ("in", "not in") and isinstance(self.value, list):
-            raise ValueError(f"op {self.op!r} needs a single value, not a list")
-        numeric = isinstance(self.value, int | float) and not isinstance(self.value, bool)
-        if self.op in ("<", "<=", ">", ">=") and not numeric:
-            raise ValueError(f"op {self.op!r} needs a number")
-        if self.op == "contains" and not isinstance(self.value, str):
-            raise ValueError("op 'contains' needs a string")
-        return self
-
-
-class TextSlice(Frozen):
-    """A named subset of the test set: every criterion given must hold."""
-
-    name: SafeName
-    tokens: LengthRange | None = None
-    words: LengthRange | None = None
-    where: list[Condition] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _has_a_criterion(self) -> TextSlice:
-        if self.tokens is None and self.words is None and not self.where:
-            raise ValueError("a slice needs tokens, words or where")
-        return self
-
-
-class TextTaskSpec(Frozen):
-    """Text classification from the user's CSV or JSONL files."""
-
-    kind: Literal["text"] = "text"
-    train_file: str = Field(min_length=1)
-    test_file: str | None = Field(None, description="absent: split train_file with seed and test_fraction")
-    format: Literal["csv", "jsonl"] | None = Field(None, description="default: from the file suffix")
-    text_column: str = Field("text", min_length=1)
-    label_column: str = Field("label", min_length=1)
-    test_fraction: float = Field(0.2, gt=0, lt=1)
-    seed: int = Field(0, ge=0)
-    max_train: int | None = Field(None, ge=2, description="seeded subsample of training rows (shorter builds)")
-    max_test: int | None = Field(None, ge=2, description="seeded subsample of test rows")
-    slices: list[TextSlice] | None = Field(None, description="default: short/long at the median token length")
-    length_tokenizer: str | None = Field(None, description="tokenizer.json (or its directory) to count tokens")
-
-    @field_validator("slices")
-    @classmethod
-    def _unique_slices(cls, slices: list[TextSlice] | None) -> list[TextSlice] | None:
-        names = [s.name for s in slices or []]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"slice names must be unique, repeated: {', '.join(dupes)}")
-        return slices
-
-
-TaskSpec = Annotated[DigitsTaskSpec | TextTaskSpec, Field(discriminator="kind")]
 
 
 class SweepConfig(Frozen):
-    task: TaskSpec = Field(default_factory=DigitsTaskSpec)
+    task: TaskSpecBase = Field(default_factory=_default_task)
     train: TrainSettings = Field(default_factory=TrainSettings)
     candidates: list[Candidate] = Field(min_length=1)
     profiles: list[str] | None = Field(None, description="profile names or paths; default: shipped CPU ones")
     repeats: int = Field(1, ge=1, le=100, description="interleaved repeats of every measurement")
+
+    @field_validator("task", mode="before")
+    @classmethod
+    def _task_by_kind(cls, value: Any) -> TaskSpecBase:
+        return validate_task_spec(value)
 
     @field_validator("candidates")
     @classmethod
@@ -372,16 +355,25 @@ class SweepConfig(Frozen):
     @field_validator("candidates")
     @classmethod
     def _candidates_fit_task(cls, candidates: list[Any], info: ValidationInfo) -> list[Any]:
+        from archbench.registry import task_kind
+
         task = info.data.get("task")  # validated first: it is declared first
-        kind = getattr(task, "kind", "digits")
+        if task is None:
+            return candidates
+        modality = task_kind(task.kind).modality
         for i, cand in enumerate(candidates):
-            if (cand.kind in TEXT_CANDIDATE_KINDS) != (kind == "text"):
-                wanted = " or ".join(TEXT_CANDIDATE_KINDS) if kind == "text" else "builtin, import or onnx"
-                raise ValueError(f"item {i} ({cand.name}) is {cand.kind}; a {kind} task takes {wanted} candidates")
+            if cand.modality != modality:
+                wanted = ", ".join(sorted(k for k, c in _candidate_classes().items() if c.modality == modality))
+                raise ValueError(f"item {i} ({cand.name}) is {cand.kind}; a {task.kind} task takes {wanted} candidates")
         return candidates
 
     def train_settings(self, candidate: CandidateBase) -> TrainSettings:
         return candidate.train or self.train
+
+
+def _candidate_classes() -> dict[str, type[CandidateBase]]:
+    return {c.model_fields["kind"].default: c for c in
+            (BuiltinCandidate, ImportCandidate, OnnxCandidate, HfConfigCandidate, HfPretrainedCandidate)}  # fmt: skip
 
 
 # ---- loading -------------------------------------------------------------------------------------
@@ -461,28 +453,51 @@ def validate(model: type[Frozen], data: Any, file: str | Path) -> Any:
     """Validate data against a config model; the first problem becomes a one-line ConfigError."""
     if not isinstance(data, dict):
         raise ConfigError(file, "<root>", f"expected a mapping of keys, got {type(data).__name__}")
+    if model is SweepConfig and "task" in data:  # its spec class depends on its kind: validate it apart
+        data = {**data, "task": _validate_task(data["task"], file)}
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        loc = err["loc"]
-        key = ".".join(str(p) for i, p in enumerate(loc) if not _is_internal(p, loc[i - 1] if i else None))
-        reason = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            reason = "unknown key"
-        elif err["type"] == "missing":
-            reason = "required key is missing"
-        elif err["type"] == "union_tag_not_found":  # its ctx has no expected_tags: `kind` is simply absent
-            key, reason = f"{key}.kind" if key else "kind", "required key is missing"
-        elif err["type"] == "union_tag_invalid":
-            given = err["ctx"].get("tag", "nothing")
-            key, reason = f"{key}.kind" if key else "kind", f"{given!r} is not one of {err['ctx']['expected_tags']}"
+        key, reason = first_error(exc)
         raise ConfigError(file, key or "<root>", reason) from None
     except RecursionError:
         raise ConfigError(file, "<root>", "nested too deeply") from None
 
 
-_UNION_TAGS = {"builtin", "import", "onnx", "hf-config", "hf-pretrained", "digits", "text"}
+def _validate_task(data: Any, file: str | Path) -> TaskSpecBase:
+    from archbench.registry import TASK_KINDS
+
+    if not isinstance(data, dict):
+        raise ConfigError(file, "task", f"expected a mapping of keys, got {type(data).__name__}")
+    kind = data.get("kind", "digits")
+    if kind not in TASK_KINDS:
+        raise ConfigError(file, "task.kind", f"{kind!r} is not one of {', '.join(repr(k) for k in TASK_KINDS)}")
+    try:
+        return validate_task_spec(data)
+    except ValidationError as exc:
+        key, reason = first_error(exc)
+        raise ConfigError(file, f"task.{key}" if key else "task", reason) from None
+
+
+def first_error(exc: ValidationError) -> tuple[str, str]:
+    """(dotted key as the user wrote it, reason) of a validation error's first problem."""
+    err = exc.errors(include_url=False)[0]
+    loc = err["loc"]
+    key = ".".join(str(p) for i, p in enumerate(loc) if not _is_internal(p, loc[i - 1] if i else None))
+    reason = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        reason = "unknown key"
+    elif err["type"] == "missing":
+        reason = "required key is missing"
+    elif err["type"] == "union_tag_not_found":  # its ctx has no expected_tags: `kind` is simply absent
+        key, reason = f"{key}.kind" if key else "kind", "required key is missing"
+    elif err["type"] == "union_tag_invalid":
+        given = err["ctx"].get("tag", "nothing")
+        key, reason = f"{key}.kind" if key else "kind", f"{given!r} is not one of {err['ctx']['expected_tags']}"
+    return key, reason
+
+
+_UNION_TAGS = {"builtin", "import", "onnx", "hf-config", "hf-pretrained"}  # the candidate union's tags
 _INTERNAL_LOC = re.compile(r"^(constrained-\w+|literal\[.*\]|function-\w+\[.*\]|int|float|str|bool|list\[.*\])$")
 
 
@@ -490,7 +505,7 @@ def _is_internal(part: Any, previous: Any) -> bool:
     """Location parts pydantic adds (union tags, union member types) that the user never wrote."""
     if not isinstance(part, str):
         return False
-    if part in _UNION_TAGS and (isinstance(previous, int) or previous == "task"):
+    if part in _UNION_TAGS and isinstance(previous, int):
         return True
     return bool(_INTERNAL_LOC.match(part))
 
@@ -507,51 +522,25 @@ def load_sweep_config(path: str | Path) -> SweepConfig:
 
 
 def _load_sweep_config(path: str | Path) -> SweepConfig:
+    from archbench.registry import task_kind
+
     config = validate(SweepConfig, load_yaml(path), path)
     base = Path(path).resolve().parent
-    for i, cand in enumerate(config.candidates):
-        if isinstance(cand, OnnxCandidate):
-            onnx_path = (base / cand.path) if not Path(cand.path).is_absolute() else Path(cand.path)
-            if not onnx_path.is_file():
-                raise ConfigError(path, f"candidates.{i}.path", f"no such .onnx file: {cand.path}")
-        if isinstance(cand, ImportCandidate) and cand.weights:
-            wpath = Path(cand.weights) if Path(cand.weights).is_absolute() else base / cand.weights
-            if not wpath.is_file():
-                raise ConfigError(path, f"candidates.{i}.weights", f"no such weights file: {cand.weights}")
-        if isinstance(cand, HfPretrainedCandidate):
-            from archbench.candidates.text_checks import check_pretrained_dir
-
-            check_pretrained_dir(cand, _under(base, cand.path), path, f"candidates.{i}")
-    task = config.task
-    if isinstance(task, TextTaskSpec):
-        task = _resolve_task_paths(task, base, path)
-    return config.model_copy(update={"candidates": [_resolve_paths(c, base) for c in config.candidates],
-                                     "task": task})  # fmt: skip
+    candidates = [c.resolve_paths(base, path, f"candidates.{i}") for i, c in enumerate(config.candidates)]
+    task = task_kind(config.task.kind).resolve_paths(config.task, base, path)
+    return config.model_copy(update={"candidates": candidates, "task": task})
 
 
-def _under(base: Path, ref: str) -> Path:
-    return Path(ref) if Path(ref).is_absolute() else (base / ref).resolve()
+def resolve_user_path(base: Path, ref: str, file: str | Path, key: str, what: str = "data file") -> str:
+    """A path from a config file, resolved against the file's folder; it must exist (one-line error).
 
-
-def _resolve_paths(cand: Any, base: Path) -> Any:
-    if isinstance(cand, OnnxCandidate | HfPretrainedCandidate) and not Path(cand.path).is_absolute():
-        return cand.model_copy(update={"path": str((base / cand.path).resolve())})
-    if isinstance(cand, ImportCandidate) and cand.weights and not Path(cand.weights).is_absolute():
-        return cand.model_copy(update={"weights": str((base / cand.weights).resolve())})
-    return cand
-
-
-def _resolve_task_paths(task: TextTaskSpec, base: Path, file: str | Path) -> TextTaskSpec:
-    """Data files resolve against the YAML file's directory, like every other path in it."""
-    update: dict[str, str] = {}
-    for key in ("train_file", "test_file", "length_tokenizer"):
-        ref = getattr(task, key)
-        if ref is None:
-            continue
-        resolved = _under(base, ref)
-        if not resolved.exists():
-            raise ConfigError(file, f"task.{key}", f"no such file: {ref}")
-        if key != "length_tokenizer" and not resolved.is_file():
-            raise ConfigError(file, f"task.{key}", f"is a directory, not a data file: {ref}")
-        update[key] = str(resolved)
-    return task.model_copy(update=update)
+    what: "directory", "any" (file or directory), or the name of a file kind for the message.
+    """
+    resolved = Path(ref) if Path(ref).is_absolute() else (base / ref).resolve()
+    if not resolved.exists():
+        raise ConfigError(file, key, f"no such {'directory' if what == 'directory' else 'file'}: {ref}")
+    if what == "directory" and not resolved.is_dir():
+        raise ConfigError(file, key, f"is not a directory: {ref}")
+    if what not in ("directory", "any") and not resolved.is_file():
+        raise ConfigError(file, key, f"is a directory, not a {what}: {ref}")
+    return str(resolved)

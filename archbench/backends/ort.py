@@ -1,18 +1,24 @@
-"""ONNX Runtime (fp32 or dynamically quantized int8 files), CPU or CUDA execution provider."""
+"""ONNX Runtime, fp32 (`onnx`): exported once per candidate, checked, run on CPU or the CUDA EP."""
 
 from __future__ import annotations
 
 import functools
 import os
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
+from archbench.backends.variant import ExportContext, InputAdapter, Runner, Variant
 from archbench.errors import CandidateError
 
+ONNX_FILE = "model.onnx"
 
-def session_options(threads: int) -> ort.SessionOptions:
+
+def session_options(threads: int) -> Any:
+    import onnxruntime as ort
+
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
@@ -23,6 +29,8 @@ def session_options(threads: int) -> ort.SessionOptions:
 
 
 def providers_for(device: str) -> list[str]:
+    import onnxruntime as ort
+
     if device != "cuda":
         return ["CPUExecutionProvider"]
     if "CUDAExecutionProvider" not in ort.get_available_providers():
@@ -30,32 +38,55 @@ def providers_for(device: str) -> list[str]:
     return ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
-class OrtRunner:
-    def __init__(self, path: str, profile: dict[str, Any]) -> None:
+class OrtRunner(Runner):
+    def __init__(self, path: str, adapter: InputAdapter, profile: Any) -> None:
+        import onnxruntime as ort
+
+        super().__init__(adapter)
         try:
-            self.session = ort.InferenceSession(
-                path, sess_options=session_options(profile["threads"]), providers=providers_for(profile["device"])
-            )
+            self.session = ort.InferenceSession(path, sess_options=session_options(profile.threads),
+                                                providers=providers_for(profile.device))  # fmt: skip
         except CandidateError:
             raise
         except Exception as exc:  # corrupt or unsupported model files are the candidate's failure
             raise CandidateError(f"onnxruntime cannot load {os.path.basename(path)}: {exc}") from exc
-        self.input_name = self.session.get_inputs()[0].name
-        self.timed_call = functools.partial(self.session.run, None)
+        # An .onnx file names its own inputs; a built candidate's adapter agrees with its export.
+        self.input_names = tuple(i.name for i in self.session.get_inputs())[: len(adapter.input_names)]
+        self._model = functools.partial(self.session.run, None)
         self.model_bytes = os.path.getsize(path)
-        self._cuda = profile["device"] == "cuda"
 
-    def prepare(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        return {self.input_name: np.ascontiguousarray(batch)}
-
-    def __call__(self, prepared: dict[str, np.ndarray]) -> list[Any]:
-        return self.session.run(None, prepared)
+    def _bind(self, arrays: tuple[np.ndarray, ...]) -> dict[str, np.ndarray]:
+        return {name: np.ascontiguousarray(a) for name, a in zip(self.input_names, arrays, strict=True)}
 
     def logits(self, output: list[Any]) -> np.ndarray:
         return np.asarray(output[0])
 
-    def reset_device_peak(self) -> None:
-        pass
 
-    def device_memory(self) -> dict[str, float]:
-        return {}  # ORT's CUDA arena exposes no peak figure; the process RSS is still reported
+class OrtVariant(Variant):
+    name = "onnx"
+    artifact = "onnx"
+
+    def produce(self, ctx: ExportContext) -> None:
+        """Export the module (an .onnx file candidate brings its own file) and check it on real inputs."""
+        from archbench.backends.export import export_onnx, verify_onnx
+
+        if ctx.module is None or "onnx" in ctx.artifacts:
+            return
+        start = time.perf_counter()
+        path = ctx.out_dir / ONNX_FILE
+        try:
+            ctx.info["exporter"] = export_onnx(ctx.module, ctx.example, path, ctx.input_names, ctx.dynamic_axes)
+            ctx.info["export_max_abs_diff"] = max(verify_onnx(ctx.module, path, x, ctx.input_names)
+                                                  for x in ctx.checks or [ctx.example])  # fmt: skip
+            if ctx.extra_check is not None:
+                ctx.info.update(ctx.extra_check(ctx.module))
+            ctx.artifacts["onnx"] = str(path)
+        except CandidateError as exc:
+            ctx.errors["onnx"] = str(exc)
+        ctx.add_time("export_s", start)
+
+    def runner(self, build: Any, module_loader: Callable[[], Any], adapter: InputAdapter, profile: Any) -> Runner:
+        path = build.artifacts.get(self.artifact)
+        if path is None:
+            raise CandidateError(f"no {self.name} artifact was built")
+        return OrtRunner(path, adapter, profile)

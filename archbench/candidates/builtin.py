@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import torch
 from torch import nn
 
 
@@ -47,6 +46,3 @@ def build_builtin(family: str, params: dict, sample_shape: Sequence[int], num_cl
         return build_cnn(sample_shape, num_classes, c.channels, c.hidden)
     raise ValueError(f"unknown family {family!r}")
 
-
-def count_params(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())

@@ -4,7 +4,8 @@ On shared machines (cloud VMs, a busy hyperthread sibling, thermal or power capp
 fixed piece of work 1.5-2x slower for seconds at a time. Every timing loop taken then, archbench's or
 a bare one, is slower by the same factor, and confidence bounds cannot see it: they cover sampling
 noise within one measurement, not the machine changing speed under it. So each measuring child times
-a fixed pure-Python reference kernel before, during (at every look) and after its timing loop. The
+a fixed pure-Python reference kernel before and after its timing loop (not between looks: moving the
+timed thread across cores to probe them would disturb the very calls being timed). The
 sweep compares the median of those readings with the quietest median any measurement on the same cores
 gave in the sweep; a measurement taken while the core ran more than `interference_threshold` times
 slower is re-measured later, and flagged `disturbed` if it never got a quiet moment. Medians, not
@@ -18,7 +19,6 @@ import os
 import statistics
 import time
 from collections.abc import Iterable
-from typing import Any
 
 KERNEL_ITERATIONS = 2000  # ~50 µs on a 2020s server core: cheap enough to run at every look
 MAX_PROBED_CORES = 8  # beyond this a probe of every allowed core costs more than it tells
@@ -79,11 +79,11 @@ def slowdown(readings: list[float] | None, floor: float | None) -> float | None:
     return value / floor
 
 
-def floors(measurements: Iterable[tuple[tuple[int, ...], dict[str, Any]]]) -> dict[tuple[int, ...], float]:
-    """Quietest measurement's reference speed per core set, over (floor key, payload) pairs."""
+def floors(measurements: Iterable[tuple[tuple[int, ...], list[float] | None]]) -> dict[tuple[int, ...], float]:
+    """Quietest measurement's reference speed per core set, over (floor key, probe readings) pairs."""
     best: dict[tuple[int, ...], float] = {}
-    for key, payload in measurements:
-        value = typical(payload.get("reference_us"))
+    for key, readings in measurements:
+        value = typical(readings)
         if value is not None:
             best[key] = min(value, best.get(key, float("inf")))
     return best

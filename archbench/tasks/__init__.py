@@ -1,23 +1,20 @@
-"""Tasks: data, splits, slices and the metric a candidate is judged on."""
+"""Tasks: data, splits, slices and the metric a candidate is judged on. Kinds: archbench/registry.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from archbench.tasks.base import TaskData
+from archbench.tasks.base import TaskData, TaskKind
 
 
-def load_task(spec: Any, config_file: str = "<config>") -> TaskData:
+def load_task(spec: Any, config_file: str | Path = "<config>") -> TaskData:
     """Materialise a task spec into arrays (in the parent; children load the saved .npz)."""
-    if spec.kind == "digits":
-        from archbench.tasks.digits import load_digits_task
+    from archbench.registry import task_kind
 
-        return load_digits_task(spec)
-    if spec.kind == "text":
-        from archbench.tasks.text import load_text_task
-
-        return load_text_task(spec, config_file)
-    raise ValueError(f"unknown task kind {spec.kind!r}")
+    data = task_kind(spec.kind).load(spec, config_file)
+    data.info["metric"] = spec.metric
+    return data
 
 
-__all__ = ["TaskData", "load_task"]
+__all__ = ["TaskData", "TaskKind", "load_task"]

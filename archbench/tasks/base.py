@@ -1,4 +1,10 @@
-"""TaskData: the arrays every child process works on, saved once as .npz and content-hashed."""
+"""TaskData (the arrays every child works on, saved once as .npz and content-hashed) and TaskKind.
+
+A task kind is one class in one module, registered by name in archbench/registry.py: its config
+spec, how its files resolve against the config file, and how it loads into TaskData (in the parent).
+What its inputs are (`modality`) decides how batches are fed (archbench/tasks/batches.py) and which
+candidate kinds fit it; the core never asks which kind it holds.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +12,43 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+
+
+class TaskKind:
+    """Subclass, set `name`, `Spec` (a config.TaskSpecBase subclass) and `modality`, implement `load`."""
+
+    name: ClassVar[str]
+    Spec: ClassVar[type]
+    modality: ClassVar[str] = "tensor"  # "tensor": x arrays are model inputs; "text": x arrays are strings
+
+    @classmethod
+    def resolve_paths(cls, spec: Any, base: Path, config_file: str | Path) -> Any:
+        """Make the spec's file paths absolute (relative to the config file) and check they exist."""
+        return spec
+
+    @classmethod
+    def load(cls, spec: Any, config_file: str | Path) -> TaskData:
+        raise NotImplementedError
 
 
 @dataclass
 class TaskData:
     name: str
-    kind: str  # "tensor": x arrays are model inputs; "text": x arrays are strings
+    kind: str  # the modality: "tensor" (x arrays are model inputs) or "text" (x arrays are strings)
     num_classes: int
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
     slices: dict[str, np.ndarray] = field(default_factory=dict)  # name -> indices into the test set
-    info: dict[str, Any] = field(default_factory=dict)  # JSON-able: labels, columns, policies
+    info: dict[str, Any] = field(default_factory=dict)  # JSON-able: labels, columns, policies, metric
+
+    @property
+    def metric(self) -> str:
+        return str(self.info.get("metric", "accuracy"))
 
     @property
     def sample_shape(self) -> tuple[int, ...]:

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
-from archbench.tasks.base import TaskData
+from archbench.config import TaskSpecBase
+from archbench.tasks.base import TaskData, TaskKind
+
+
+class DigitsTaskSpec(TaskSpecBase):
+    kind: Literal["digits"] = "digits"
+    test_fraction: float = Field(0.3, gt=0, lt=1)
+    seed: int = Field(0, ge=0)
+
+
+class DigitsTask(TaskKind):
+    name = "digits"
+    Spec = DigitsTaskSpec
+
+    @classmethod
+    def load(cls, spec: Any, config_file: str | Path = "<config>") -> TaskData:
+        return load_digits_task(spec)
 
 
 def load_digits_task(spec: Any) -> TaskData:
@@ -20,5 +38,6 @@ def load_digits_task(spec: Any) -> TaskData:
     # Slices: a hard subset (digits that are often confused) beside the rest, so per-slice budgets mean something.
     confusable = np.isin(y_te, [1, 7, 8, 9])
     slices = {"confusable": np.flatnonzero(confusable), "easy": np.flatnonzero(~confusable)}
-    info = {"source": "sklearn.datasets.load_digits", "test_fraction": spec.test_fraction, "seed": spec.seed}
+    info = {"source": "sklearn.datasets.load_digits", "test_fraction": spec.test_fraction, "seed": spec.seed,
+            "labels": [str(i) for i in range(10)]}  # fmt: skip
     return TaskData("digits", "tensor", 10, x_tr, y_tr, x_te, y_te, slices, info)

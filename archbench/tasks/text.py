@@ -7,10 +7,30 @@ from typing import Any
 
 import numpy as np
 
+from archbench.config import resolve_user_path
 from archbench.errors import ConfigError
-from archbench.tasks.base import TaskData
+from archbench.tasks.base import TaskData, TaskKind
 from archbench.tasks.text_files import read_table, texts_and_labels
 from archbench.tasks.text_slices import default_slices, select_slices, token_lengths, word_lengths
+from archbench.tasks.text_spec import TextTaskSpec
+
+
+class TextTask(TaskKind):
+    name = "text"
+    Spec = TextTaskSpec
+    modality = "text"
+
+    @classmethod
+    def resolve_paths(cls, spec: Any, base: Path, config_file: str | Path) -> Any:
+        """Data files resolve against the YAML file's directory, like every other path in it."""
+        keys = [k for k in ("train_file", "test_file", "length_tokenizer") if getattr(spec, k) is not None]
+        update = {key: resolve_user_path(base, getattr(spec, key), config_file, f"task.{key}",
+                                         "any" if key == "length_tokenizer" else "data file") for key in keys}  # fmt: skip
+        return spec.model_copy(update=update)
+
+    @classmethod
+    def load(cls, spec: Any, config_file: str | Path = "<config>") -> TaskData:
+        return load_text_task(spec, str(config_file))
 
 
 def load_text_task(spec: Any, config_file: str = "<config>") -> TaskData:
@@ -92,4 +112,4 @@ def _subsample(idx: np.ndarray, limit: int | None, rng: np.random.Generator) -> 
     return np.sort(rng.choice(idx, size=limit, replace=False))
 
 
-__all__ = ["load_text_task", "stratified_split"]
+__all__ = ["TextTask", "load_text_task", "stratified_split"]

@@ -106,7 +106,8 @@ def test_min_samples_to_pass_is_where_the_rule_first_passes():
 
 
 def test_min_samples_to_pass_imports_no_torch():
-    code = "import sys; from archbench import min_samples_to_pass as m; m('p99', 0.99); assert 'torch' not in sys.modules"
+    code = "import sys; from archbench import min_samples_to_pass as m; m('p99', 0.99); " \
+           "assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -135,7 +136,7 @@ def test_for_profile_accepts_the_per_call_time():
 
     profile = HardwareProfile.model_validate(
         {"name": "x", "device": "cpu", "threads": 1, "budget": {"latency_ms": 10, "percentile": "p95"},
-         "upstream": [{"name": "ocr", "latency_ms": 2}]}  # fmt: skip
+         "upstream": [{"name": "ocr", "latency_ms": 2}]}
     )
     assert StoppingRule.for_profile(profile).budget_ms == 8
     capped = StoppingRule.for_profile(profile, per_call_ms=1.0)

@@ -7,22 +7,15 @@ from collections.abc import Iterable, Sequence
 
 from archbench.config import HardwareProfile
 from archbench.result import BudgetVerdict, Result
+from archbench.verdicts import (
+    ceiling_verdict,
+    floor_verdict,
+    latency_limit_ms,
+    latency_verdict,
+    upstream_latency_ms,
+)
 
-
-def _ceiling(name: str, value: float | None, limit: float, detail: str = "") -> BudgetVerdict:
-    if value is None:
-        return BudgetVerdict(name, "undecided", None, limit, float("inf"), detail or "not measured")
-    return BudgetVerdict(name, "pass" if value <= limit else "fail", value, limit, value - limit, detail)
-
-
-def _floor(name: str, value: float | None, limit: float, detail: str = "") -> BudgetVerdict:
-    if value is None:
-        return BudgetVerdict(name, "fail", None, limit, float("inf"), detail or "not measured")
-    return BudgetVerdict(name, "pass" if value >= limit else "fail", value, limit, limit - value, detail)
-
-
-def upstream_latency_ms(profile: HardwareProfile) -> float:
-    return sum(stage.latency_ms for stage in profile.upstream)
+__all__ = ["upstream_latency_ms"]  # re-exported: report.py and the sweep read it from here
 
 
 def upstream_accuracy(profile: HardwareProfile) -> float:
@@ -32,6 +25,15 @@ def upstream_accuracy(profile: HardwareProfile) -> float:
     return acc
 
 
+def accuracy_bounds(result: Result, profile: HardwareProfile) -> tuple[float | None, float | None]:
+    """The interval on the (pipeline) accuracy, or (None, None) when the result carries none."""
+    if not result.accuracy_interval:
+        return None, None
+    low, high = result.accuracy_interval
+    scale = upstream_accuracy(profile) if profile.upstream else 1.0  # upstream accuracies are given, not measured
+    return low * scale, high * scale
+
+
 def check_budgets(result: Result, profile: HardwareProfile) -> list[BudgetVerdict]:
     """Every budget of the profile checked against one measured result."""
     b = profile.budget
@@ -39,46 +41,32 @@ def check_budgets(result: Result, profile: HardwareProfile) -> list[BudgetVerdic
     if b.latency_ms is not None:
         out.append(_latency_verdict(result, profile))
     if b.memory_mb is not None:
-        out.append(_ceiling("memory_mb", result.peak_memory_mb, b.memory_mb))
+        out.append(ceiling_verdict("memory_mb", result.peak_memory_mb, b.memory_mb))
     if b.min_accuracy is not None:
         acc = result.pipeline_accuracy if profile.upstream else result.accuracy
         detail = f"upstream stages cap accuracy at {upstream_accuracy(profile):.3f}" if profile.upstream else ""
-        out.append(_floor("min_accuracy", acc, b.min_accuracy, detail))
+        low, high = accuracy_bounds(result, profile)
+        out.append(floor_verdict("min_accuracy", acc, b.min_accuracy, low, high, detail))
     if b.max_model_mb is not None:
-        out.append(_ceiling("max_model_mb", result.model_mb, b.max_model_mb))
+        out.append(ceiling_verdict("max_model_mb", result.model_mb, b.max_model_mb))
     if b.min_throughput is not None:
-        out.append(_floor("min_throughput", result.throughput, b.min_throughput))
+        out.append(floor_verdict("min_throughput", result.throughput, b.min_throughput))
     for name, limit in sorted(b.min_slice_accuracy.items()):
         slice_ = result.slice_accuracy.get(name)
         value = slice_["accuracy"] if slice_ else None
-        out.append(_floor(f"slice_accuracy[{name}]", value, limit, "" if slice_ else f"no slice {name!r}"))
+        low, high = (slice_.get("low"), slice_.get("high")) if slice_ else (None, None)
+        detail = f"n={slice_['n']:g}" if slice_ and "n" in slice_ else ("" if slice_ else f"no slice {name!r}")
+        out.append(floor_verdict(f"slice_accuracy[{name}]", value, limit, low, high, detail))
     return out
 
 
 def _latency_verdict(result: Result, profile: HardwareProfile) -> BudgetVerdict:
     """Decided on the confidence bounds: pass only when the upper bound fits, fail when the lower doesn't."""
     b = profile.budget
-    upstream = upstream_latency_ms(profile)
-    limit = b.latency_ms - upstream  # type: ignore[operator]
-    name = f"latency_{b.percentile}_ms"
-    decision = result.latency_decision
-    estimate = result.latency_at(b.percentile)
-    detail = f"{upstream:g} ms spent upstream" if upstream else ""
-    if estimate is None:
-        return BudgetVerdict(name, "undecided", None, limit, float("inf"), "not measured")
-    if limit <= 0:
-        return BudgetVerdict(name, "fail", estimate, limit, estimate - limit, "upstream stages use the whole budget")
-    if decision is None:  # no bounds recorded: fall back to the point estimate, and say so
-        verdict = _ceiling(name, estimate, limit, "point estimate (no confidence bound)")
-        return verdict
-    if decision.upper_ms <= limit:
-        status = "pass"
-    elif decision.lower_ms > limit:
-        status = "fail"
-    else:
-        status = "undecided"
-    bound = f"{b.percentile} in [{decision.lower_ms:.4g}, {decision.upper_ms:.4g}] ms"
-    return BudgetVerdict(name, status, estimate, limit, estimate - limit, "; ".join(filter(None, [bound, detail])))
+    d = result.latency_decision
+    lower, upper = (d.lower_ms, d.upper_ms) if d is not None else (None, None)
+    return latency_verdict(b.percentile, result.latency_at(b.percentile), lower, upper,
+                           latency_limit_ms(profile), upstream_latency_ms(profile))  # type: ignore[arg-type]  # fmt: skip
 
 
 def feasibility(verdicts: Sequence[BudgetVerdict]) -> str:
@@ -120,25 +108,60 @@ def latency_bounds(result: Result, profile: HardwareProfile) -> tuple[float, flo
     return d.lower_ms, d.upper_ms
 
 
-def surely_dominates(a: Result, b: Result, profile: HardwareProfile) -> bool:
+def accuracy_order(a: Result, b: Result, profile: HardwareProfile, y_true: Sequence[int] | None = None) -> int:
+    """+1 when a is surely more accurate than b, -1 when surely less, 0 when the measurement cannot tell.
+
+    With y_true and both results' predictions on that test set: McNemar's exact test on the paired
+    correctness, one-sided at the profile's confidence (a surely better only when the test says so).
+    Otherwise the point values are compared (the pre-interval behaviour), equal values giving 0.
+    """
+    n = len(y_true) if y_true is not None else 0
+    if n and len(a.predictions) == n and len(b.predictions) == n:
+        import numpy as np
+
+        from archbench.measure.accuracy import mcnemar_exact
+
+        truth = np.asarray(y_true)
+        test = mcnemar_exact(np.asarray(a.predictions) == truth, np.asarray(b.predictions) == truth)
+        alpha = 1 - profile.measure.confidence
+        return 1 if test["p_a_better"] <= alpha else (-1 if test["p_b_better"] <= alpha else 0)
+    acc_a, acc_b = -objectives(a, profile)[0], -objectives(b, profile)[0]
+    return (acc_a > acc_b) - (acc_a < acc_b)
+
+
+def surely_dominates(a: Result, b: Result, profile: HardwareProfile, y_true: Sequence[int] | None = None) -> bool:
     """a dominates b, with latency compared on confidence bounds rather than point estimates.
 
     a must be surely no slower (its upper bound at or below b's lower bound): two candidates whose
     latency intervals overlap cannot be ordered by this measurement, so neither pushes the other off
     the front. Without this, which of two near-equal candidates made the front would flip between
-    repeated sweeps with the noise. Accuracy and memory are compared as measured.
+    repeated sweeps with the noise. Accuracy is ordered by McNemar's exact test on the two models'
+    predictions when y_true is given (see accuracy_order): a difference the test set cannot resolve
+    orders nothing. Memory is compared as measured.
     """
-    acc_a, _, mem_a = objectives(a, profile)
-    acc_b, _, mem_b = objectives(b, profile)
+    _, _, mem_a = objectives(a, profile)
+    _, _, mem_b = objectives(b, profile)
     _, up_a = latency_bounds(a, profile)
     low_b, _ = latency_bounds(b, profile)
-    no_worse = acc_a <= acc_b and mem_a <= mem_b and up_a <= low_b
-    better = acc_a < acc_b or mem_a < mem_b or up_a < low_b
+    acc = accuracy_order(a, b, profile, y_true)
+    paired = y_true is not None and len(a.predictions) == len(b.predictions) == len(y_true) > 0
+    # paired: a must be surely better or not surely worse; "not ordered" counts as tied (no worse, not better)
+    no_worse = acc >= 0 and mem_a <= mem_b and up_a <= low_b
+    better = acc > 0 or mem_a < mem_b or up_a < low_b
+    if paired and acc == 0:
+        # tied within the test's resolution: a may still dominate through latency or memory alone,
+        # but only if its point accuracy is not lower (no trading a measurable-looking drop for speed)
+        no_worse = no_worse and -objectives(a, profile)[0] >= -objectives(b, profile)[0]
     return no_worse and better
 
 
-def evaluate(results: Iterable[Result], profiles: dict[str, HardwareProfile]) -> list[Result]:
-    """Attach budget verdicts, feasibility and front membership to every result, in place."""
+def evaluate(results: Iterable[Result], profiles: dict[str, HardwareProfile],
+             y_true: Sequence[int] | None = None) -> list[Result]:  # fmt: skip
+    """Attach budget verdicts, feasibility and front membership to every result, in place.
+
+    y_true: the test set's labels, in the order of every result's `predictions`; with it, accuracy on
+    the front is compared by McNemar's exact test instead of point values.
+    """
     results = list(results)
     for r in results:
         r.on_front = False
@@ -150,7 +173,7 @@ def evaluate(results: Iterable[Result], profiles: dict[str, HardwareProfile]) ->
     for name, profile in profiles.items():
         feasible = [r for r in results if r.profile == name and r.feasibility == "feasible"]
         for r in feasible:
-            r.on_front = not any(surely_dominates(other, r, profile) for other in feasible if other is not r)
+            r.on_front = not any(surely_dominates(o, r, profile, y_true) for o in feasible if o is not r)
     return results
 
 

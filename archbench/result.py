@@ -40,9 +40,12 @@ class Result:
     profile: str
     status: str = "ok"  # "ok" | "failed" | "skipped"
     error: str | None = None
-    accuracy: float | None = None
+    accuracy: float | None = None  # the task metric's value (named by `metric`)
+    metric: str = "accuracy"  # "accuracy" | "balanced_accuracy" | "macro_f1"
+    accuracy_interval: list[float] | None = None  # [low, high], each end one-sided at the profile's confidence
+    predictions: list[int] = field(default_factory=list)  # test-set predicted class per sample, in test order
     pipeline_accuracy: float | None = None  # accuracy × upstream stages' accuracies
-    slice_accuracy: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> {accuracy, n}
+    slice_accuracy: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> {accuracy, n, low, high}
     latency: dict[str, float] = field(default_factory=dict)  # derived from latency_samples_ms
     latency_samples_ms: list[float] = field(default_factory=list)
     latency_decision: LatencyDecision | None = None

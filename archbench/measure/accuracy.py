@@ -115,7 +115,7 @@ def metric_interval(metric: str, y_true: np.ndarray, y_pred: np.ndarray, num_cla
         low, high = clopper_pearson(int(np.sum(y_true == y_pred)), len(y_true), confidence)
     else:
         low, high = bootstrap_interval(metric, y_true, y_pred, num_classes, confidence)
-    return {"value": value, "low": low, "high": high, "n": int(len(y_true))}
+    return {"value": value, "low": low, "high": high, "n": len(y_true)}
 
 
 def score(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int, slices: Mapping[str, np.ndarray],
@@ -134,7 +134,7 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int, slices: Mapp
     for name, sel in slices.items():
         sel = np.asarray(sel)
         t, p = (y_true[sel], y_pred[sel])
-        k, n = int(np.sum(t == p)), int(len(t))
+        k, n = int(np.sum(t == p)), len(t)
         low, high = clopper_pearson(k, n, confidence)
         per_slice[name] = {"accuracy": k / n if n else float("nan"), "n": n, "low": low, "high": high}
     return overall, per_slice

@@ -52,7 +52,7 @@ class RatioTest:
     upper: float
     status: str  # "fail" (surely > 1 + tol) | "pass" (surely <= 1 + tol) | "inconclusive"
     detectable: float  # smallest relative regression detected with POWER at these sample counts
-    samples_needed: int | None  # per run, to detect a regression of target with POWER (None: unknown)
+    samples_needed: int | None  # per run: detect `target` with POWER, and pass an unchanged model under --strict
     target: float
 
 
@@ -77,7 +77,13 @@ def ratio_test(new_ms: np.ndarray, base_ms: np.ndarray, q: float, confidence: fl
         detectable = limit * math.exp((z_a + z_p) * se) - 1
         gap = math.log((1 + target) / limit)
         n = min(len(new), len(base))
-        needed = math.ceil(n * ((z_a + z_p) * se / gap) ** 2) if gap > 0 and se > 0 else None
+        # enough samples to detect `target` with POWER, and for an unchanged model to pass --strict
+        # (upper bound <= 1 + tolerance) with probability >= confidence
+        z_c = NormalDist().inv_cdf(confidence)
+        need_detect = ((z_a + z_p) * se / gap) ** 2 if gap > 0 else math.inf
+        need_strict = ((z_a + z_c) * se / math.log(limit)) ** 2 if tolerance > 0 else math.inf
+        worst = max(need_detect, need_strict)
+        needed = math.ceil(n * worst) if se > 0 and math.isfinite(worst) else None
     else:
         detectable, needed = math.inf, None
     return RatioTest(est, lower, upper, status, detectable, needed, target)

@@ -116,9 +116,14 @@ def print_compare(runs: list[Any], paths: list[Path], out: Path | None) -> None:
         console.print(f"plot: {compare.write_compare_png(labelled, out)}")
 
 
-def print_gate(checks: list[Any], passed: bool) -> None:
+def print_gate(checks: list[Any], passed: bool, fmt: str = "text") -> None:
     from rich.console import Console
 
+    if fmt == "markdown":
+        from archbench.gate import markdown
+
+        print(markdown(checks, passed), end="")
+        return
     console = Console(soft_wrap=True)  # one check per line, even in narrow CI logs
     style = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
     for c in checks:

@@ -159,3 +159,61 @@ def test_cli_exit_codes(runs, tmp_path):
     cmp = runner.invoke(app, ["compare", str(base), str(worse), "-o", str(tmp_path / "c.png")])
     assert cmp.exit_code == 0, cmp.output
     assert "fast/onnx" in cmp.output and (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ---- the ratio test, accuracy in points, archbench.yaml, markdown -----------------------------------
+
+
+def test_ratio_test_false_alarms_stay_below_the_stated_rate_and_a_big_regression_is_found():
+    from archbench.gate import ratio_test
+
+    rng = np.random.default_rng(20)
+    same = [ratio_test(rng.lognormal(0, 0.3, 2000), rng.lognormal(0, 0.3, 2000), 0.95, 0.99, 0.05)
+            for _ in range(200)]  # fmt: skip
+    assert sum(t.status == "fail" for t in same) <= 2
+    assert all(t.lower <= t.estimate <= t.upper for t in same)
+    slower = ratio_test(rng.lognormal(np.log(1.3), 0.3, 2000), rng.lognormal(0, 0.3, 2000), 0.95, 0.99, 0.05)
+    assert slower.status == "fail" and slower.lower > 1.05
+    # the stated detectable regression shrinks with more samples, and the count needed is stated
+    few = ratio_test(rng.lognormal(0, 0.3, 500), rng.lognormal(0, 0.3, 500), 0.95, 0.99, 0.05)
+    many = ratio_test(rng.lognormal(0, 0.3, 8000), rng.lognormal(0, 0.3, 8000), 0.95, 0.99, 0.05)
+    assert many.detectable < few.detectable and few.samples_needed > 500
+    assert ratio_test(np.ones(10), np.ones(10), 0.95, 0.99, 0.05).detectable == float("inf")
+
+
+def test_accuracy_tolerance_is_absolute_and_paired_when_labels_match():
+    from archbench.gate import accuracy_drop_test
+
+    rng = np.random.default_rng(21)
+    y = rng.integers(0, 2, 2000).tolist()
+    base = Result("m", "onnx", "edge", accuracy=0.95)
+    base.predictions = [t if rng.random() < 0.95 else 1 - t for t in y]
+    new = Result("m", "onnx", "edge")
+    new.predictions = [p if rng.random() < 0.94 else 1 - p for p in base.predictions]  # drop ~5 points
+    base.accuracy = float(np.mean(np.array(base.predictions) == y))
+    new.accuracy = float(np.mean(np.array(new.predictions) == y))
+    assert accuracy_drop_test(new, base, 0.99, 0.01, y)[0] == "fail"  # 0.95 -> ~0.90 is far more than 1 point
+    status, detail = accuracy_drop_test(base, base, 0.99, 0.01, y)
+    assert status == "pass" and "paired" in detail
+    # without labels: unpaired intervals on the same test-set size, wider
+    assert accuracy_drop_test(new, base, 0.99, 0.01, None)[0] in {"fail", "inconclusive"}
+
+
+def test_selection_file_drives_the_gate_and_bad_files_are_one_line_errors(runs, tmp_path, monkeypatch):
+    base, same, worse = runs
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "archbench.yaml").write_text(f"choose:\n  edge: fast/onnx\nbaseline: {base}\n")
+    runner = CliRunner()
+    assert runner.invoke(app, ["gate", str(same)]).exit_code == 0
+    bad = runner.invoke(app, ["gate", str(worse)])
+    assert bad.exit_code == 1 and "regressed" in bad.output
+    md = runner.invoke(app, ["gate", str(worse), "--format", "markdown"])
+    assert md.output.startswith("### archbench gate: failed") and "| ❌ | edge: latency |" in md.output
+    for text, key in (("choose: nope\n", "choose"), ("choose: a/b\ntolerance: -1\n", "tolerance"),
+                      ("choose: a/b\ncolour: red\n", "colour"), ("[1, 2\n", "<file>")):  # fmt: skip
+        (tmp_path / "archbench.yaml").write_text(text)
+        out = runner.invoke(app, ["gate", str(same)])
+        assert out.exit_code == 2 and key in out.output and len(out.output.strip().splitlines()) == 1
+    (tmp_path / "archbench.yaml").unlink()
+    out = runner.invoke(app, ["gate", str(same)])
+    assert out.exit_code == 2 and "archbench.yaml" in out.output

@@ -70,7 +70,7 @@ def _panel(ax: Any, results: list[Result], profile: HardwareProfile) -> bool:
     level = _PERCENTILE_LEVEL.get(pct)
     if level is not None:
         ax.axhline(1 - level, color="0.3", linewidth=0.7, linestyle=":")
-        ax.annotate(f"{pct}: {fmt.num(100 * (1 - level))}% of requests slower", (1, 1 - level),
+        ax.annotate(f"{pct}: {fmt.num(100 * (1 - level))}% of calls slower", (1, 1 - level),
                     xycoords=("axes fraction", "data"), xytext=(-3, 2), textcoords="offset points", ha="right",
                     fontsize=6.5, color="0.3")  # fmt: skip
     b = profile.budget
@@ -84,8 +84,8 @@ def _panel(ax: Any, results: list[Result], profile: HardwareProfile) -> bool:
     plotkit.log_axis(ax.xaxis)
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{fmt.num(100 * v)}%"))
-    ax.set_xlabel("latency per request (ms, log scale)", fontsize=8)
-    ax.set_ylabel("requests slower than this (log scale)", fontsize=8)
+    ax.set_xlabel("latency per call at the profile's batch size (ms, log scale)", fontsize=8)
+    ax.set_ylabel("calls slower than this (log scale)", fontsize=8)
     ax.set_title(f"{profile.name} · {profile_line(profile)}: front (colour), fastest infeasible (grey)",
                  fontsize=9, loc="left")  # fmt: skip
     ax.tick_params(labelsize=7)

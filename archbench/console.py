@@ -42,7 +42,7 @@ def result_line(i: int, total: int, result: Any, profile: Any) -> str:
         verdict += " (" + "; ".join(broken_budgets(result)) + ")"
     parts.append(verdict + (", on the front" if result.on_front else ""))
     if result.disturbed:
-        parts.append(f"disturbed (core {fmt.num(result.host_slowdown)}x slow)")
+        parts.append(f"disturbed (core {result.host_slowdown or 0:.2f}x slow)")
     seconds = result.timings.get("measure_s")
     if seconds is not None:
         parts.append(fmt.seconds(seconds))
@@ -131,7 +131,7 @@ def print_fronts(results: list[Any], profiles: dict[str, Any], console: Any = No
                  if r.feasibility == "infeasible"]  # fmt: skip
         lines += [f"  undecided {label(r)}: {'; '.join(open_budgets(r))}" for r in ours if r.feasibility == "undecided"]
         lines += [f"  failed {label(r)}: {_last_line(r.error)}" for r in ours if r.status == "failed"]
-        lines += [f"  disturbed {label(r)}: the core ran {fmt.num(r.host_slowdown)}x slower than its quietest "
+        lines += [f"  disturbed {label(r)}: the core ran {r.host_slowdown or 0:.2f}x slower than its quietest "
                   "through every attempt; its latency reads high" for r in ours if r.disturbed]  # fmt: skip
         for line in lines:
             console.print(escape(line) if tty else line)

@@ -115,7 +115,7 @@ def _profile_section(results: list[Result], name: str, profile: HardwareProfile)
         out += ["", "Disturbed (the core ran slow through every attempt; latency figures are pessimistic):"]
         for r in disturbed:
             attempts = max(r.meta.get("measure_attempts") or [1])
-            out.append(f"- {_md(label(r))}: reference kernel {fmt.num(r.host_slowdown)}x slower than the "
+            out.append(f"- {_md(label(r))}: reference kernel {r.host_slowdown or 0:.2f}x slower than the "
                        f"fastest seen, {attempts} attempt{'s' if attempts != 1 else ''}")  # fmt: skip
     failed = [r for r in ours if r.status != "ok"]
     if failed:

@@ -117,6 +117,22 @@ def compare(
 
 
 @app.command()
+def show(
+    result: Annotated[Path, typer.Argument(help="result.json of a finished run (or its run directory).")],
+) -> None:
+    """Print a finished run's fronts and verdicts again, from its result.json; measures nothing."""
+    from archbench import console
+    from archbench.report import read_result_json
+
+    try:
+        path = result / "result.json" if result.is_dir() else result
+        meta, results = read_result_json(path)
+        console.print_result_file(meta, results, path)
+    except ArchbenchError as exc:
+        _fail(str(exc))
+
+
+@app.command()
 def gate(
     result: Annotated[Path, typer.Argument(help="result.json (or its run directory) of the candidate run.")],
     choose: Annotated[

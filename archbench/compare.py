@@ -48,13 +48,14 @@ def profiles_in(runs: list[Run]) -> list[str]:
 
 
 def cell_text(r: Result | None, percentile: str) -> str:
+    from archbench import fmt
+
     if r is None:
         return "-"
     if r.status != "ok":
         return r.status
     mark = "★ " if r.on_front else ("" if r.feasibility == "feasible" else "✗ ")
-    lat = r.latency.get(percentile)
-    return f"{mark}{r.accuracy:.3f} | {lat:.4g} ms | {r.peak_memory_mb or 0:.0f} MB"
+    return f"{mark}{fmt.num(r.accuracy)} | {fmt.ms(r.latency.get(percentile))} | {fmt.mb(r.peak_memory_mb)}"
 
 
 def percentile_of(runs: list[Run], profile: str) -> str:
@@ -65,29 +66,96 @@ def percentile_of(runs: list[Run], profile: str) -> str:
     return "p95"
 
 
-def write_compare_png(runs: list[Run], path: Path) -> Path:
-    from matplotlib.figure import Figure
+def _budget(runs: list[Run], profile: str) -> dict[str, Any]:
+    for _, meta, _ in runs:
+        p = meta.get("profiles", {}).get(profile)
+        if p:
+            return p.get("budget", {}) or {}
+    return {}
 
-    names = profiles_in(runs)
-    fig = Figure(figsize=(6 * max(1, len(names)), 4.5), dpi=150)
-    axes = fig.subplots(1, max(1, len(names)), squeeze=False)[0]
-    colors = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
-    for ax, name in zip(axes, names, strict=False):
-        pct = percentile_of(runs, name)
-        for i, (label, _, results) in enumerate(runs):
-            ok = [r for r in results if r.profile == name and r.status == "ok" and r.latency.get(pct)]
-            color = colors[i % len(colors)]
-            ax.scatter([r.latency[pct] for r in ok], [r.accuracy for r in ok], s=18, alpha=0.5, color=color,
-                       label=label)  # fmt: skip
-            front = sorted((r for r in ok if r.on_front), key=lambda r: r.latency[pct])
-            if front:
-                ax.step([r.latency[pct] for r in front], [r.accuracy for r in front], where="post", color=color)
-        ax.set_xscale("log")
-        ax.set_xlabel(f"latency {pct} (ms)")
-        ax.set_ylabel("accuracy")
-        ax.set_title(name)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    return path
+
+def _compare_panel(ax: Any, runs: list[Run], name: str) -> list[tuple[float, float, str]]:
+    """One profile: every run's points in its colour (filled feasible, hollow infeasible, black edge on the
+    front), the budgets, and an arrow from the first run to each other run for candidates on either front.
+    Returns the labels to place: (x, y, text) at each arrow's head."""
+    from archbench import fmt
+    from archbench.report import plotkit
+
+    pct = percentile_of(runs, name)
+    colours = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink"]
+    where: list[dict[tuple[str, str], tuple[float, float, Result]]] = []
+    xs: list[float] = []
+    for i, (_, _, results) in enumerate(runs):
+        colour = colours[i % len(colours)]
+        pts = {(r.candidate, r.variant): (r.latency[pct], r.accuracy, r) for r in results
+               if r.profile == name and r.status == "ok" and r.latency.get(pct) and r.accuracy is not None}  # fmt: skip
+        where.append(pts)
+        for x, y, r in pts.values():
+            xs.append(x)
+            ax.plot([x], [y], linestyle="none", marker="o", markersize=7 if r.on_front else 5,
+                    fillstyle="full" if r.feasibility == "feasible" else "none", color=colour,
+                    markeredgecolor="black" if r.on_front else colour, markeredgewidth=1.2 if r.on_front else 1,
+                    alpha=0.9 if r.on_front else 0.6, zorder=4 if r.on_front else 3)  # fmt: skip
+    labels = []
+    on_a_front = {k for pts in where for k, (_, _, r) in pts.items() if r.on_front}
+    for k in sorted(on_a_front):
+        if k not in where[0]:
+            continue
+        x0, y0, _ = where[0][k]
+        for pts in where[1:]:
+            if k in pts:
+                x1, y1, _ = pts[k]
+                ax.annotate("", (x1, y1), (x0, y0), arrowprops={"arrowstyle": "->", "color": "0.3",
+                            "linewidth": 0.8, "shrinkA": 3, "shrinkB": 4}, zorder=2)  # fmt: skip
+                labels.append((x1, y1, f"{k[0]}/{k[1]}"))
+    budget = _budget(runs, name)
+    style = {"color": plotkit.BUDGET_COLOUR, "linestyle": "--", "linewidth": 1, "zorder": 1}
+    if budget.get("latency_ms"):
+        ax.axvline(budget["latency_ms"], **style)
+        xs.append(budget["latency_ms"])
+        ax.annotate(f"{pct} budget {fmt.ms(budget['latency_ms'])}", (budget["latency_ms"], 0),
+                    xycoords=("data", "axes fraction"), xytext=(-3, 4), textcoords="offset points", rotation=90,
+                    ha="right", va="bottom", fontsize=6.5, color=plotkit.BUDGET_COLOUR)  # fmt: skip
+    if budget.get("min_accuracy"):
+        ax.axhline(budget["min_accuracy"], **style)
+        ax.annotate(f"min accuracy {fmt.num(budget['min_accuracy'])}", (0, budget["min_accuracy"]),
+                    xycoords=("axes fraction", "data"), xytext=(3, -3), textcoords="offset points", va="top",
+                    fontsize=6.5, color=plotkit.BUDGET_COLOUR)  # fmt: skip
+    ax.set_xscale("log")
+    plotkit.log_axis(ax.xaxis)
+    if xs:
+        ax.set_xlim(min(xs) / 1.35, max(xs) * 1.35)
+    ax.set_xlabel(f"latency {pct} (ms, log scale)", fontsize=8)
+    ax.set_ylabel("accuracy", fontsize=8)
+    ax.set_title(name, fontsize=9, loc="left")
+    ax.tick_params(labelsize=7)
+    ax.grid(True, which="major", alpha=0.25)
+    return labels
+
+
+def write_compare_png(runs: list[Run], path: Path) -> Path:
+    """The runs overlaid per profile: fronts, budgets, feasibility, and what moved between runs."""
+    from matplotlib.lines import Line2D
+
+    from archbench.report import plotkit
+
+    names = profiles_in(runs) or ["(nothing measured)"]
+    fig = plotkit.new_figure(6.5 * len(names), 5.4)
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    placed = [(ax, _compare_panel(ax, runs, name)) for ax, name in zip(axes, names, strict=True)]
+    colours = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink"]
+    handles = [Line2D([], [], linestyle="none", marker="o", color=colours[i % len(colours)], label=label)
+               for i, (label, _, _) in enumerate(runs)]  # fmt: skip
+    handles += [
+        Line2D([], [], linestyle="none", marker="o", color="0.4", label="feasible"),
+        Line2D([], [], linestyle="none", marker="o", color="0.4", fillstyle="none", label="infeasible"),
+        Line2D([], [], linestyle="none", marker="o", color="0.4", markeredgecolor="black", markeredgewidth=1.2,
+               label="on that run's front"),
+        Line2D([], [], color="0.3", marker=">", markersize=4, label=f"moved: {runs[0][0]} → other run"),
+        Line2D([], [], color=plotkit.BUDGET_COLOUR, linestyle="--", label="budget"),
+    ]  # fmt: skip
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=7, frameon=False)
+    renderer = plotkit.freeze_layout(fig)
+    for ax, labels in placed:
+        plotkit.place_labels(ax, renderer, labels, [(x, y) for x, y, _ in labels])
+    return plotkit.save_png(fig, path)

@@ -2,13 +2,57 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from archbench import fmt
+
+
+def is_terminal() -> bool:
+    """A person watching (progress bar, tables) or a log being written (plain lines)?"""
+    return sys.stdout.isatty()
+
+
+def _plain() -> Any:
+    from rich.console import Console
+
+    # Never wrap or colour a log line: one event, one line, greppable.
+    return Console(soft_wrap=True, markup=False, highlight=False, no_color=True)
+
+
+def result_line(i: int, total: int, result: Any, profile: Any) -> str:
+    """One finished measurement as one plain line, e.g.
+    '[12/60] cnn-small/onnx on edge-1t: acc 0.973, p95 0.022 ms [0.021, 0.026], 81 MB, feasible, 3.1 s'."""
+    from archbench.report.common import broken_budgets, latency_cell
+
+    head = f"[{i}/{total}] {result.candidate}/{result.variant} on {result.profile}"
+    if result.status != "ok":
+        first = next((ln for ln in (result.error or "").strip().splitlines()[::-1] if ln.strip()), "no message")
+        if result.status == "skipped":
+            first = (result.error or "").strip().splitlines()[0] if result.error else "skipped"
+        return f"{head}: {result.status}: {first.removeprefix('profile skipped: ')}"
+    pct = profile.budget.percentile
+    acc = result.pipeline_accuracy if profile.upstream else result.accuracy
+    parts = [f"acc {fmt.num(acc)}", f"{pct} {latency_cell(result, pct)} ms", fmt.mb(result.peak_memory_mb)]
+    verdict = result.feasibility
+    if result.feasibility == "infeasible":
+        verdict += " (" + "; ".join(broken_budgets(result)) + ")"
+    parts.append(verdict + (", on the front" if result.on_front else ""))
+    if result.disturbed:
+        parts.append(f"disturbed (core {result.host_slowdown or 0:.2f}x slow)")
+    seconds = result.timings.get("measure_s")
+    if seconds is not None:
+        parts.append(fmt.seconds(seconds))
+    return f"{head}: " + ", ".join(parts)
+
 
 def run_with_progress(sweep: Any) -> Any:
+    """Run the sweep: a progress bar on a terminal, one plain line per finished step otherwise."""
+    if not is_terminal():
+        return _run_plain(sweep)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -26,30 +70,106 @@ def run_with_progress(sweep: Any) -> Any:
         return sweep.run()
 
 
-def print_outcome(outcome: Any) -> None:
-    from rich.console import Console
+def _run_plain(sweep: Any) -> Any:
+    """Without a terminal: a line as each build or measurement finishes, flushed, so CI logs show progress.
+
+    The sweep reports the start of each step (progress(phase, done, total, label)); a step is finished when
+    the next one starts. Where the sweep also reports finished results (an `on_result` attribute taking
+    (i, total, result, profile)), each measurement gets its full result_line instead.
+    """
+    import time
+
+    out = _plain()
+    started: dict[str, tuple[int, str, float]] = {}  # phase -> (done before it, label, start time)
+    with_results = hasattr(sweep, "on_result")
+
+    def update(phase: str, done: int, total: int, label: str) -> None:
+        now = time.monotonic()
+        prev = started.pop(phase, None)
+        if prev is not None and done > prev[0] and not (with_results and phase == "measure"):
+            out.print(f"[{done}/{total}] {phase} {prev[1]}: done in {fmt.seconds(now - prev[2])}")
+        if label and done < total:
+            started[phase] = (done, label, now)
+
+    def on_result(i: int, total: int, result: Any, profile: Any) -> None:
+        out.print(result_line(i, total, result, profile))
+
+    sweep.progress = update
+    if with_results:
+        sweep.on_result = on_result
+    return sweep.run()
+
+
+def print_fronts(results: list[Any], profiles: dict[str, Any], console: Any = None) -> None:
+    """Each profile's front (a table on a terminal wide enough, plain rows otherwise) and every verdict:
+    infeasible with the budgets broken, undecided, failed, disturbed; a skipped profile in one line."""
+    from rich.markup import escape
 
     from archbench.pareto import front, why_nothing_feasible
-    from archbench.report import render_front_table
+    from archbench.report.common import broken_budgets, label, open_budgets, skipped_profiles
+    from archbench.report.tables import plain_front_lines, render_front_table
 
-    console = Console()
-    for name in outcome.profiles:
-        ours = [r for r in outcome.results if r.profile == name]
-        skipped = [r for r in ours if r.status == "skipped"]
-        if ours and len(skipped) == len(ours):
-            console.print(f"[yellow]{name}: skipped[/] — {skipped[0].error.removeprefix('profile skipped: ')}")
+    tty = console is None and is_terminal()
+    console = console or (_console() if tty else _plain())
+    skipped = skipped_profiles(results, profiles)
+    for name, profile in profiles.items():
+        ours = [r for r in results if r.profile == name]
+        if name in skipped:
+            console.print(f"{name}: skipped: {skipped[name]}" if not tty else f"[yellow]{name}: skipped[/] — "
+                          f"{escape(skipped[name])}")  # fmt: skip
             continue
-        if front(outcome.results, name):
-            console.print(render_front_table(outcome.results, outcome.profiles[name]))
+        table = render_front_table(results, profile) if tty and front(results, name) else None
+        if table is not None and console.measure(table).minimum <= console.width:
+            console.print(table)
+        elif front(results, name):
+            for line in plain_front_lines(results, profile):
+                console.print(escape(line) if tty else line)
         else:
-            console.print(f"[red]{why_nothing_feasible(outcome.results, name)}[/]")
-        failed = [r for r in ours if r.status == "failed"]
-        for r in failed:
-            console.print(f"  [red]failed[/] {r.candidate}/{r.variant}: {r.error}")
-        for r in (r for r in ours if r.disturbed):
-            console.print(f"  [yellow]disturbed[/] {r.candidate}/{r.variant}: the core ran {r.host_slowdown:.2f}x "
-                          "slower than its quietest through every attempt; its latency reads high")  # fmt: skip
-    console.print(f"results: {outcome.run_dir}/ (" + ", ".join(sorted(p.name for p in outcome.files.values())) + ")")
+            text = f"{name}: {why_nothing_feasible(results, name)}"
+            console.print(f"[red]{escape(text)}[/]" if tty else text)
+        lines = [f"  infeasible {label(r)}: {'; '.join(broken_budgets(r))}" for r in ours
+                 if r.feasibility == "infeasible"]  # fmt: skip
+        lines += [f"  undecided {label(r)}: {'; '.join(open_budgets(r))}" for r in ours if r.feasibility == "undecided"]
+        lines += [f"  failed {label(r)}: {_last_line(r.error)}" for r in ours if r.status == "failed"]
+        lines += [f"  disturbed {label(r)}: the core ran {r.host_slowdown or 0:.2f}x slower than its quietest "
+                  "through every attempt; its latency reads high" for r in ours if r.disturbed]  # fmt: skip
+        for line in lines:
+            console.print(escape(line) if tty else line)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+def _last_line(text: str | None) -> str:
+    lines = [ln for ln in (text or "").strip().splitlines() if ln.strip()]
+    if not lines:
+        return "no error message"
+    return lines[-1] if lines[0].startswith("Traceback") else lines[0]
+
+
+def print_outcome(outcome: Any) -> None:
+    print_fronts(list(outcome.results), dict(outcome.profiles))
+    files = ", ".join(sorted(p.name for p in outcome.files.values()))
+    _plain().print(f"results: {outcome.run_dir}/ ({files})")
+
+
+def print_result_file(meta: dict[str, Any], results: list[Any], path: Path) -> None:
+    """`archbench show`: a finished run's machine, fronts and verdicts, from its result.json alone."""
+    from archbench.config import HardwareProfile
+    from archbench.errors import ConfigError
+
+    try:
+        profiles = {name: HardwareProfile.model_validate(p) for name, p in (meta.get("profiles") or {}).items()}
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(path, "profiles", f"not valid profiles: {exc}".splitlines()[0]) from None
+    run, env = meta.get("run", {}), meta.get("environment", {})
+    out = _plain()
+    out.print(f"run {run.get('run_id', '?')} ({'complete' if run.get('complete') else 'incomplete'}), "
+              f"{len(results)} results; {env.get('cpu_model', '?')}, {env.get('logical_cores', '?')} cores")
+    print_fronts(results, profiles)
 
 
 def print_profile_list(found: dict[str, tuple[str, Path]], user_dir: Path) -> None:
@@ -132,29 +252,11 @@ def print_gate(checks: list[Any], passed: bool, fmt: str = "text") -> None:
 
 
 def print_trial(i: int, total: int, r: Any, profile: Any) -> None:
-    from rich.console import Console
-
     params = r.meta.get("search_params", {})
-    if r.status != "ok":
-        Console(soft_wrap=True).print(f"trial {i + 1}/{total} {params}: [red]{r.status}[/] {r.error}")
-        return
-    pct = profile.budget.percentile
-    Console(soft_wrap=True).print(
-        f"trial {i + 1}/{total} {params}: acc {r.accuracy:.4f}, {pct} {r.latency.get(pct, float('nan')):.4g} ms, "
-        f"{r.peak_memory_mb or 0:.0f} MB -> {r.feasibility}",
-        highlight=False,
-    )
+    _plain().print(f"trial {i + 1}/{total} {params}: " + result_line(i + 1, total, r, profile).split(": ", 1)[1])
 
 
 def print_search(outcome: Any, profile: Any) -> None:
-    from rich.console import Console
-
-    from archbench.pareto import front, why_nothing_feasible
-    from archbench.report import render_front_table
-
-    console = Console()
-    if front(outcome.results, profile.name):
-        console.print(render_front_table(outcome.results, profile))
-    else:
-        console.print(f"[red]{why_nothing_feasible(outcome.results, profile.name)}[/]")
-    console.print(f"results: {outcome.run_dir}/ (" + ", ".join(sorted(p.name for p in outcome.files.values())) + ")")
+    print_fronts(list(outcome.results), {profile.name: profile})
+    files = ", ".join(sorted(p.name for p in outcome.files.values()))
+    _plain().print(f"results: {outcome.run_dir}/ ({files})")

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import write
 
-COMMANDS = ["sweep", "profiles", "compare", "gate", "search"]
+COMMANDS = ["sweep", "profiles", "compare", "show", "gate", "search"]
 
 
 def cli(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:

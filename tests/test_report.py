@@ -201,15 +201,17 @@ def test_write_all_survives_a_plot_failure(tmp_path: Path, results, profiles, mo
 
     monkeypatch.setattr(report, "write_pareto_png", broken)
     paths = write_all(tmp_path, results, profiles, {}, {"run_id": "r"}, complete=True)
-    assert set(paths) == {"json", "csv", "summary"}
-    assert "no fonts" in paths["summary"].read_text()
+    assert set(paths) == {"json", "csv", "latency_png", "summary"}
+    summary = paths["summary"].read_text()
+    assert "no fonts" in summary and "(pareto.png)" not in summary and "(latency.png)" in summary
     meta, back = read_result_json(paths["json"])
     assert len(back) == len(results) and "no fonts" in meta["run"]["report_notes"][0]
 
 
-def test_write_all_writes_four_files(tmp_path: Path, results, profiles) -> None:
+def test_write_all_writes_five_files(tmp_path: Path, results, profiles) -> None:
     paths = write_all(tmp_path / "run", results, profiles, collect_environment(), {"run_id": "r"}, complete=True)
-    assert {p.name for p in paths.values()} == {"result.json", "results.csv", "summary.md", "pareto.png"}
+    assert {p.name for p in paths.values()} == {"result.json", "results.csv", "summary.md", "pareto.png",
+                                                "latency.png"}
     assert all(p.stat().st_size > 0 for p in paths.values())
 
 
@@ -253,3 +255,113 @@ def test_missing_library_version_is_none(monkeypatch) -> None:
 
     monkeypatch.setattr(env_mod, "LIBRARIES", ("archbench", "surely-not-an-installed-dist"))
     assert env_mod.library_versions() == {"archbench": archbench.__version__, "surely-not-an-installed-dist": None}
+
+
+# ---- one module per job, numbers for people, figures that read --------------------------------
+
+
+def test_numbers_for_people_never_use_exponents() -> None:
+    from archbench import fmt
+
+    assert fmt.num(0.02213) == "0.0221" and fmt.num(1.0) == "1" and fmt.num(1.05) == "1.05"
+    assert fmt.num(0.000123) == "0.000123" and fmt.num(12345.6) == "12346" and fmt.num(None) == "-"
+    assert fmt.num(math.inf) == "inf" and fmt.num(-math.inf) == "-inf"
+    assert fmt.rate(177_123) == "177k/s" and fmt.si(1.234e6) == "1.23M"
+    assert fmt.ms(0.022) == "0.022 ms" and fmt.ms(1500) == "1.5 s" and fmt.mb(81.2) == "81.2 MB"
+    assert fmt.seconds(3.14) == "3.1 s" and fmt.seconds(125) == "2 min 05 s"
+    for v in (1.771e5, 3e-7, 9.99e11, -4.2e-5):
+        assert "e" not in fmt.num(v).lower() and "e" not in fmt.si(v).lower()
+
+
+def _skipped_gpu(n: int) -> list[Result]:
+    return [Result(f"c{i}", "torch", "gpu", status="skipped", error="profile skipped: no CUDA device on this machine",
+                   feasibility="skipped") for i in range(n)]  # fmt: skip
+
+
+def test_summary_names_a_skipped_profile_once(tmp_path: Path, results, profiles) -> None:
+    profiles = {**profiles, "gpu": HardwareProfile(name="gpu", device="cuda", threads=1)}
+    rs = evaluate([*results, *_skipped_gpu(30)], profiles)
+    text = write_summary_md(tmp_path, rs, profiles, {}).read_text()
+    assert text.count("no CUDA device") == 1
+    assert "Skipped: no CUDA device on this machine." in text.split("## gpu")[1]
+
+
+def test_skipped_profiles_are_left_out_of_the_figures(results, profiles) -> None:
+    from archbench.report.common import skipped_profiles
+
+    profiles = {**profiles, "gpu": HardwareProfile(name="gpu", device="cuda", threads=1)}
+    rs = [*results, *_skipped_gpu(3)]
+    assert skipped_profiles(rs, profiles) == {"gpu": "no CUDA device on this machine"}
+
+
+def test_labels_of_near_points_do_not_collide() -> None:
+    from archbench.report import plotkit
+
+    fig = plotkit.new_figure(4, 3)
+    ax = fig.subplots()
+    points = [(0.050, 0.980), (0.051, 0.9801), (0.052, 0.9799), (0.0505, 0.9802), (0.08, 0.97)]
+    ax.plot(*zip(*points, strict=True), "o")
+    ax.set_xscale("log")
+    ax.set_xlim(0.03, 0.2)
+    ax.set_ylim(0.95, 1.0)
+    renderer = plotkit.freeze_layout(fig)
+    anns = plotkit.place_labels(ax, renderer, [(x, y, f"candidate-{i}/onnx-int8-pc") for i, (x, y) in
+                                               enumerate(points)], points)  # fmt: skip
+    from matplotlib.text import Text
+
+    for a in anns:
+        a.update_positions(renderer)
+    boxes = [Text.get_window_extent(a, renderer) for a in anns]  # the text, without its leader line
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b), (a, b)
+    inside = ax.get_window_extent(renderer)
+    assert all(b.x0 >= inside.x0 - 1 and b.x1 <= inside.x1 + 1 for b in boxes)
+
+
+def test_latency_figure_shows_the_front_and_the_fastest_infeasible(results, profiles) -> None:
+    from archbench.report.latency_png import chosen
+
+    front_members, infeasible = chosen([r for r in results if r.profile == "edge"], profiles["edge"])
+    assert [r.key for r in front_members] == [("mlp", "onnx", "edge")]
+    assert [r.candidate for r in infeasible] == ["tiny", "cnn"]  # fastest first
+
+
+def test_figures_draw_with_accuracy_intervals_absent_none_or_set(tmp_path: Path, results, profiles) -> None:
+    from archbench.report import write_latency_png
+
+    results[0].accuracy_interval = [0.85, 0.94]  # the field may not exist yet on Result: set it on the object
+    results[1].accuracy_interval = None
+    for write in (write_pareto_png, write_latency_png):
+        data = write(tmp_path, results, profiles).read_bytes()
+        assert data[:8] == PNG_MAGIC
+    rows = {(r["candidate"], r["variant"]): r for r in csv.DictReader(write_csv(tmp_path, results, profiles).open())}
+    assert rows[("mlp", "torch")]["accuracy_low"] == "0.85" and rows[("mlp", "onnx")]["accuracy_low"] == ""
+
+
+def test_reader_per_major_version(tmp_path: Path, results, profiles) -> None:
+    from archbench.report.schema import READERS
+
+    assert set(READERS) == {archbench.SCHEMA_VERSION.split(".")[0]}
+    path = write_result_json(tmp_path, results, profiles, {}, {}, complete=True)
+    doc = json.loads(path.read_text())
+    doc["schema_version"] = archbench.SCHEMA_VERSION.split(".")[0] + ".99"  # a newer minor: still readable
+    doc["results"][0]["a_field_from_the_future"] = 1
+    path.write_text(json.dumps(doc))
+    _, back = read_result_json(path)
+    assert len(back) == len(results)
+
+
+def test_plain_front_lines_and_result_line_use_plain_numbers(results, profiles) -> None:
+    from archbench.console import result_line
+    from archbench.report import plain_front_lines
+
+    lines = plain_front_lines(results, profiles["edge"])
+    assert lines[0].startswith("edge: Pareto front (1)") and "mlp/onnx: acc 0.9, p95 1 [0.95, 1.05] ms" in lines[1]
+    r = next(r for r in results if r.key == ("cnn", "onnx", "edge"))
+    r.timings = {"measure_s": 3.14}
+    line = result_line(12, 60, r, profiles["edge"])
+    assert line == ("[12/60] cnn/onnx on edge: acc 0.97, p95 20 [19, 21] ms, 60 MB, "
+                    "infeasible (latency_p95_ms 20 vs 10 (100% over)), 3.1 s")  # fmt: skip
+    failed = next(r for r in results if r.status == "failed")
+    assert result_line(1, 2, failed, profiles["edge"]) == "[1/2] big/torch on edge: failed: MemoryError: out of memory"

@@ -16,7 +16,7 @@ from archbench.tasks import load_task
 
 
 def digits_task_path(cache: Cache) -> Path:
-    from archbench.config import DigitsTaskSpec
+    from archbench.tasks.digits import DigitsTaskSpec
 
     task = load_task(DigitsTaskSpec())
     path = cache.data_path(task.fingerprint())

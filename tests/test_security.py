@@ -179,9 +179,8 @@ def test_weights_load_through_safetensors_only(tmp_path):
 @pytest.mark.slow
 def test_import_candidate_weights_in_the_build_child_refuse_a_pickle(tmp_path, monkeypatch):
     """The build child's weights path (ImportCandidate.weights) goes through safetensors too."""
-    from archbench.config import DigitsTaskSpec
     from archbench.measure.runner import run_child
-    from archbench.tasks.digits import load_digits_task
+    from archbench.tasks.digits import DigitsTaskSpec, load_digits_task
 
     sentinel = tmp_path / "pwned"
     write(

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from archbench.cache import Cache
-from archbench.config import HfConfigCandidate, HfPretrainedCandidate, TextTaskSpec, load_profile, load_sweep_config
+from archbench.config import HfConfigCandidate, HfPretrainedCandidate, load_profile, load_sweep_config
 from archbench.errors import ConfigError
+from archbench.tasks.text_spec import TextTaskSpec
 from tests.conftest import write
 from tests.text_data import write_split
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archbench.config import TextTaskSpec
 from archbench.errors import ConfigError
 from archbench.tasks.base import TaskData
 from archbench.tasks.text import load_text_task, stratified_split
+from archbench.tasks.text_spec import TextTaskSpec
 from tests.text_data import rows, write_csv, write_jsonl, write_split
 
 

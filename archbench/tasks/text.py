@@ -24,8 +24,8 @@ class TextTask(TaskKind):
     def resolve_paths(cls, spec: Any, base: Path, config_file: str | Path) -> Any:
         """Data files resolve against the YAML file's directory, like every other path in it."""
         keys = [k for k in ("train_file", "test_file", "length_tokenizer") if getattr(spec, k) is not None]
-        update = {key: resolve_user_path(base, getattr(spec, key), config_file, f"task.{key}",
-                                         "any" if key == "length_tokenizer" else "data file") for key in keys}  # fmt: skip
+        update = {k: resolve_user_path(base, getattr(spec, k), config_file, f"task.{k}",
+                                       "any" if k == "length_tokenizer" else "data file") for k in keys}  # fmt: skip
         return spec.model_copy(update=update)
 
     @classmethod

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -29,6 +30,17 @@ IMPORT_PATTERN = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 SafeName = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+def _known_variant(name: str) -> str:
+    from archbench.registry import variant_names
+
+    if name not in variant_names():
+        raise ValueError(f"{name!r} is not one of {', '.join(repr(v) for v in variant_names())}")
+    return name
+
+
+VariantName = Annotated[str, AfterValidator(_known_variant)]  # a name in archbench/registry.py's VARIANTS
 
 
 class Frozen(BaseModel):
@@ -144,19 +156,14 @@ class CandidateBase(Frozen):
     modality: ClassVar[str] = "tensor"
 
     name: SafeName
-    variants: list[str] = Field(default_factory=lambda: ["torch", "onnx"], min_length=1)
+    variants: list[VariantName] = Field(default_factory=lambda: ["torch", "onnx"], min_length=1)
     train: TrainSettings | None = None  # overrides the sweep's training settings
 
     @field_validator("variants")
     @classmethod
-    def _known_variants(cls, variants: list[str]) -> list[str]:
-        from archbench.registry import variant_names
-
+    def _unique_variants(cls, variants: list[str]) -> list[str]:
         if len(set(variants)) != len(variants):
             raise ValueError("variants must not repeat")
-        unknown = [v for v in variants if v not in variant_names()]
-        if unknown:
-            raise ValueError(f"unknown variant {unknown[0]!r} (variants: {', '.join(variant_names())})")
         return variants
 
 
@@ -205,14 +212,13 @@ class ImportCandidate(CandidateBase):
 class OnnxCandidate(CandidateBase):
     kind: Literal["onnx"] = "onnx"
     path: str
-    variants: list[str] = Field(default_factory=lambda: ["onnx"], min_length=1)
+    variants: list[VariantName] = Field(default_factory=lambda: ["onnx"], min_length=1)
 
     @field_validator("variants")
     @classmethod
     def _onnx_only(cls, variants: list[str]) -> list[str]:
         from archbench.registry import variant
 
-        variants = CandidateBase._known_variants(variants)
         bad = [v for v in variants if variant(v).needs_torch_module]
         if bad:
             raise ValueError(f"an .onnx file runs only on ONNX Runtime variants, not {bad}")
@@ -322,7 +328,10 @@ def validate_task_spec(data: Any) -> TaskSpecBase:
         return data
     if not isinstance(data, dict):
         raise ValueError(f"expected a mapping of keys, got {type(data).__name__}")
-    return task_kind(data.get("kind", "digits")).Spec.model_validate(data)
+    kind = data.get("kind", "digits")
+    if not isinstance(kind, str):
+        raise ValueError(f"task.kind must be a name, not {type(kind).__name__}")
+    return task_kind(kind).Spec.model_validate(data)
 
 
 def _default_task() -> TaskSpecBase:
@@ -470,7 +479,7 @@ def _validate_task(data: Any, file: str | Path) -> TaskSpecBase:
     if not isinstance(data, dict):
         raise ConfigError(file, "task", f"expected a mapping of keys, got {type(data).__name__}")
     kind = data.get("kind", "digits")
-    if kind not in TASK_KINDS:
+    if not isinstance(kind, str) or kind not in TASK_KINDS:
         raise ConfigError(file, "task.kind", f"{kind!r} is not one of {', '.join(repr(k) for k in TASK_KINDS)}")
     try:
         return validate_task_spec(data)

@@ -53,10 +53,10 @@ def test_slowdown_is_relative_to_the_quietest_measurement():
 
 def test_floors_are_kept_per_core_set():
     payloads = [
-        ((0,), {"reference_us": [60.0, 61.0, 200.0]}),
-        ((0,), {"reference_us": [110.0, 120.0, 115.0]}),
-        ((), {"reference_us": [90.0]}),
-        ((1,), {}),  # an old payload without readings says nothing
+        ((0,), [60.0, 61.0, 200.0]),
+        ((0,), [110.0, 120.0, 115.0]),
+        ((), [90.0]),
+        ((1,), []),  # a measurement without readings says nothing
     ]
     assert interference.floors(payloads) == {(0,): 61.0, (): 90.0}
     assert interference.floor_key([3, 1]) == (1, 3) and interference.floor_key(None) == ()
@@ -78,29 +78,38 @@ READINGS = {
 }
 
 
+WAITS: dict[str, list[float]] = {}  # per variant, the run-queue share of successive attempts (default 0)
+
+
 class FakeChildren:
-    """Stands in for run_child: builds succeed, measurements report the scripted reference readings."""
+    """Stands in for run_child at the typed boundary: builds succeed, measurements report the scripted
+    reference readings (and run-queue waits); both answers are validated as the real children's are."""
 
     def __init__(self) -> None:
         self.measured: list[str] = []
 
     def __call__(self, kind: str, job: dict[str, Any], timeout_s: float, threads: int | None = None) -> ChildOutcome:
+        from archbench.jobs import BuildOutput, MeasureJob, MeasurePayload
+        from archbench.tasks.base import TaskData
+
         if kind == "build":
             artifacts = {"weights": "w", "onnx": "a.onnx", "onnx-int8": "b.onnx"}
-            return ChildOutcome({"artifacts": artifacts, "variant_errors": {}, "timings": {}, "params": 10}, None,
-                                50.0, 0.1)  # fmt: skip
-        variant = job["variant"]
+            return ChildOutcome(BuildOutput(artifacts=artifacts, params=10).model_dump(mode="json"), None, 50.0, 0.1)
+        job = MeasureJob.model_validate(job)
+        variant = job.variant
         attempt = self.measured.count(variant)
         self.measured.append(variant)
         readings = READINGS[variant][attempt]
+        wait = (WAITS.get(variant) or [0.0] * 9)[attempt]
         speed = readings[0] / 100.0  # a slow core makes the model slow by the same factor
-        payload = {
-            "samples_ms": [0.01 * speed * (1 + i / 1000) for i in range(200)], "decision": None,
-            "stop_reason": "verdict decided", "loop_wall_s": 0.01, "memory": {"peak_rss_mb": 50.0},
-            "throughput": None, "accuracy": 0.9, "slice_accuracy": {}, "model_bytes": 1000,
-            "machine_state": {}, "stage_latency_ms": {}, "padding_policy": None, "reference_us": readings,
-        }  # fmt: skip
-        return ChildOutcome(payload, None, 60.0, 1.0)
+        y_test = TaskData.load(job.task_path).y_test
+        payload = MeasurePayload(
+            samples_ms=[0.01 * speed * (1 + i / 1000) for i in range(200)], stop_reason="verdict decided",
+            loop_wall_s=0.01, memory={"peak_rss_mb": 50.0}, predictions=y_test.tolist(), model_bytes=1000,
+            reference_us=readings, run_queue={"wait_ms": 100 * wait, "loop_ms": 100, "involuntary_switches": 3},
+            distinct_requests=540,
+        )  # fmt: skip
+        return ChildOutcome(payload.model_dump(mode="json"), None, 60.0, 1.0)
 
 
 @pytest.fixture
@@ -202,3 +211,15 @@ def test_the_terminal_names_disturbed_results(scripted_sweep, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "disturbed m/onnx-int8" in " ".join(out.split()) and "1.80x" in out
     assert "disturbed m/onnx " not in out
+
+
+def test_a_measurement_whose_timed_threads_waited_for_their_core_is_taken_again(scripted_sweep, monkeypatch):
+    """Time-slicing (another process on the core) slows nothing the probe can see: the kernel's run-queue
+    delay says the timed threads waited. Such a measurement is disturbed and measured again."""
+    fake, run = scripted_sweep
+    monkeypatch.setitem(READINGS, "onnx", [[100.0, 101.0, 99.0]] * 3)  # the core's speed: quiet every time
+    monkeypatch.setitem(WAITS, "onnx", [0.30, 0.0])  # waited 30% of the loop, then not at all
+    by = run("rq")
+    assert fake.measured.count("onnx") == 2
+    assert not by["onnx"].disturbed and by["onnx"].meta["measure_attempts"] == [2]
+    assert by["onnx"].meta["run_queue_share"] == [0.0]

@@ -165,14 +165,18 @@ def test_yaml_python_tags_never_run(tmp_path, tag):
 
 def test_weights_load_through_safetensors_only(tmp_path):
     """A pickled checkpoint (even named .safetensors) is refused, and its payload never runs."""
-    from archbench.backends.torch_eager import load_trained_module
+    from types import SimpleNamespace
+
+    from archbench.candidates.tensor import BuiltinKind
+    from archbench.jobs import BuildOutput
 
     sentinel = tmp_path / "pwned"
     cand = {"kind": "builtin", "family": "mlp", "params": {"hidden": [4]}}
+    task = SimpleNamespace(sample_shape=(1, 8, 8), num_classes=10)
     for name in ("model.safetensors", "model.pt"):
         bomb = pickle_bomb(tmp_path / name, sentinel)
         with pytest.raises(Exception, match=r"(?i)header|safetensor|deserializ"):
-            load_trained_module({"artifacts": {"weights": str(bomb)}}, cand, (1, 8, 8), 10)
+            BuiltinKind().load_module(BuildOutput(artifacts={"weights": str(bomb)}), cand, task)
     assert not sentinel.exists()
 
 

@@ -133,14 +133,13 @@ def test_a_directory_without_config_json(tmp_path):
 
 
 def test_a_profile_budgeting_an_unknown_slice_fails_at_sweep_start(tmp_path):
-    from archbench.sweep import Sweep
+    from archbench.plan import prepare_task
 
     config = load_sweep_config(sweep_file(tmp_path, TASK + "candidates:\n" + TINY))
     prof = load_profile(write(tmp_path / "p.yaml", "name: edge\ndevice: cpu\nthreads: 1\n"
                               "budget: {min_slice_accuracy: {short: 0.5, lengthy: 0.5}}\n"))  # fmt: skip
-    sweep = Sweep(config, [prof], tmp_path / "results", Cache(tmp_path / "cache"), run_id="r")
     with pytest.raises(ConfigError) as exc:
-        sweep._prepare_task()
+        prepare_task(config, [prof], Cache(tmp_path / "cache"), "<config>")
     assert (exc.value.file, exc.value.key) == ("edge", "budget.min_slice_accuracy.lengthy")
     assert "no slice 'lengthy'" in exc.value.reason and "long, short" in exc.value.reason
 
@@ -148,7 +147,8 @@ def test_a_profile_budgeting_an_unknown_slice_fails_at_sweep_start(tmp_path):
 def test_text_modules_import_no_heavy_library():
     code = (
         "import sys, archbench.cli, archbench.config, archbench.tasks.text, archbench.backends, "
-        "archbench.candidates.text_checks, archbench.tasks.batches;"
+        "archbench.candidates.text_checks, archbench.tasks.batches, archbench.registry, archbench.candidates.hf, "
+        "archbench.candidates.tensor, archbench.backends.ort, archbench.backends.torch_eager, archbench.jobs;"
         "heavy = [m for m in ('torch', 'transformers', 'tokenizers', 'onnxruntime') if m in sys.modules];"
         "print(heavy); sys.exit(1 if heavy else 0)"
     )

@@ -215,8 +215,9 @@ def search(
 ) -> None:
     """Search an architecture space with Optuna for the front of feasible models on one profile."""
     from archbench.cache import Cache
-    from archbench.config import VARIANTS, TrainSettings
+    from archbench.config import TrainSettings
     from archbench.profiles import resolve
+    from archbench.registry import variant_names
     from archbench.search import SPACES, run_search
     from archbench.sweep import new_run_id
 
@@ -224,8 +225,8 @@ def search(
     try:
         if family not in SPACES:
             raise ArchbenchError(f"--family: {family!r} is not one of {', '.join(SPACES)}")
-        if variant not in VARIANTS:
-            raise ArchbenchError(f"--variant: {variant!r} is not one of {', '.join(VARIANTS)}")
+        if variant not in variant_names():
+            raise ArchbenchError(f"--variant: {variant!r} is not one of {', '.join(variant_names())}")
         prof = resolve(profile)
 
         def show(i: int, r: object) -> None:

@@ -276,7 +276,7 @@ def _regressions(r: Result, b: Result, meta: dict, base_meta: dict, tol: float, 
     if r.latency_samples_ms and b.latency_samples_ms:
         out.append(latency_check(r, b, tol, confidence))
     if r.accuracy is not None and b.accuracy is not None:
-        labels, base_labels = meta.get("test_labels"), base_meta.get("test_labels")
+        labels, base_labels = meta.get("run", {}).get("test_labels"), base_meta.get("run", {}).get("test_labels")
         same_set = labels is not None and labels == base_labels
         status, detail = accuracy_drop_test(r, b, confidence, acc_tol, labels if same_set else None)
         out.append(Check(f"{r.profile}: accuracy", status, detail))

@@ -34,10 +34,9 @@ def safe_run_dir(out_root: Path, run_id: str) -> Path:
 
 class RunDirectory:
     def __init__(self, path: Path, machine: str, profiles: dict[str, HardwareProfile], environment: dict[str, Any],
-                 run_info: dict[str, Any], y_true: list[int] | None = None) -> None:  # fmt: skip
+                 run_info: dict[str, Any]) -> None:  # fmt: skip
         self.path, self.machine, self.profiles = path, machine, profiles
         self.environment, self.run_info = environment, run_info
-        self.y_true = y_true  # the test labels: accuracy on the front is compared by a paired test
         path.mkdir(parents=True, exist_ok=True)
 
     def finished(self, wanted: dict[tuple[str, str, str], str]) -> dict[tuple[str, str, str], Result]:
@@ -76,7 +75,8 @@ class RunDirectory:
                 with contextlib.suppress(ValueError):  # pydantic's ValidationError is a ValueError
                     profiles[name] = HardwareProfile.model_validate(raw)
         others = [r for r in on_disk if r.key not in results and r.profile in profiles]
-        judged = evaluate([*results.values(), *others], profiles, self.y_true)
+        # with the test labels, accuracy on the front is compared by a paired test
+        judged = evaluate([*results.values(), *others], profiles, self.run_info.get("test_labels"))
         run_info = {**self.run_info, "complete": complete,
                     "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds") if final else None}
         if not final:

@@ -22,7 +22,7 @@ from archbench.result import Result
 from archbench.rundir import RunDirectory, new_run_id, safe_run_dir
 
 Progress = Callable[[str, int, int, str], None]  # (phase, done, total, label)
-OnResult = Callable[[Result, HardwareProfile], None]  # every result as it is recorded
+OnResult = Callable[[int, int, Result, HardwareProfile], None]  # (i 1-based, total, result, profile) as recorded
 
 __all__ = ["Job", "Sweep", "SweepOutcome", "cuda_available", "new_run_id", "plan", "safe_run_dir"]
 
@@ -64,17 +64,19 @@ class Sweep:
         run_info = {"run_id": self.run_id, "started": started, "candidates_file": self.config_file,
                     "task": self.config.task.model_dump(mode="json"), "machine": machine}  # fmt: skip
         task = prepare_task(self.config, self.profiles, self.cache, self.config_file)  # bad data: nothing to keep
-        rundir = RunDirectory(self.run_dir, machine, self.profile_map, environment, run_info, task.y_test.tolist())
+        # The test labels, once per run: accuracy of two results (or two runs, in gate) is compared paired.
+        run_info["test_labels"] = task.y_test.tolist()
+        rundir = RunDirectory(self.run_dir, machine, self.profile_map, environment, run_info)
         results: dict[tuple[str, str, str], Result] = {}
+        jobs = plan(self.config, self.profiles)
 
         def record(result: Result) -> None:
             results[result.key] = result
-            rundir.write(results, complete=False, final=False)
-            self.on_result(result, self.profile_map[result.profile])
+            rundir.write(results, complete=False, final=False)  # judged there: on_front is set when it returns
+            self.on_result(list(results).index(result.key) + 1, len(jobs), result, self.profile_map[result.profile])
 
         complete = False
         try:
-            jobs = plan(self.config, self.profiles)
             keys = {j.key: spec_key(j, self.config, task.fingerprint) for j in jobs}
             results.update(rundir.finished(keys))
             skipped = unrunnable_profiles(self.profiles)

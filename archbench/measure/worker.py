@@ -109,7 +109,9 @@ def run_measure(job: MeasureJob) -> MeasurePayload:
     call = runner.timed_call
     reference = [reference_us()]  # host interference probe: before and after the timing loop
     with runner.run_context():  # e.g. inference_mode, entered once
-        warmup_calls, per_call_s = warm_up(call, pool, settings.warmup)
+        # warm-up takes no more than the measurement itself may (a tiny max_seconds means a quick check)
+        warmup_cap = min(2.0, max(0.5, settings.max_seconds))
+        warmup_calls, per_call_s = warm_up(call, pool, settings.warmup, max_seconds=warmup_cap)
         runner.reset_stages()  # per-stage times cover the timed loop only
         rule = StoppingRule.for_profile(profile, per_call_ms=round(per_call_s * 1e3, 6))
         watch = RunQueueWatch()

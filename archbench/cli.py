@@ -180,12 +180,16 @@ def gate(
             sel = read_selection(config)
         else:
             raise ConfigError(config, "<file>", "no such file; give --choose CANDIDATE/VARIANT or write archbench.yaml")
-        if samples is not None:
-            # Needs the sweep's one-candidate re-measurement (profile.measure.fixed_samples); the sweep is
-            # being rewritten, so this is plumbed but not wired yet.
-            raise ArchbenchError("gate: --samples: fixed-count re-measurement is not available in this build yet")
         path = result / "result.json" if result.is_dir() else result
         meta, results = read_result_json(path)
+        if samples is not None:  # more samples for the chosen model alone, then judge again
+            from archbench.config import HardwareProfile
+            from archbench.pareto import evaluate
+            from archbench.remeasure import remeasure_chosen
+
+            results = remeasure_chosen(path, meta, sel.choose, profile, samples)
+            profiles = {n: HardwareProfile.model_validate(p) for n, p in (meta.get("profiles") or {}).items()}
+            results = evaluate(results, profiles, meta.get("run", {}).get("test_labels"))
         base_path = baseline or sel.baseline
         base = None
         if base_path is not None:

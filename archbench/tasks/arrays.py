@@ -67,7 +67,7 @@ class ArraysTask(TaskKind):
 
 
 def load_arrays_task(spec: Any) -> TaskData:
-    x, y, x_file, y_file, y_key = _split(spec, "train")
+    x, y, _, y_file, y_key = _split(spec, "train")
     labels = [label_text(v) for v in y]
     if spec.test_file is not None or spec.test_x is not None:
         x_test, y_test_raw, _, test_y_file, test_y_key = _split(spec, "test")
@@ -162,7 +162,7 @@ def check_labels(y: np.ndarray, n: int, path: str | Path, key: str) -> np.ndarra
         bad = ~np.isfinite(y) | (y != np.round(y))
         if bad.any():
             i = int(np.argmax(bad))
-            raise ConfigError(path, f"{key}[{i}]", f"label {y[i]!r} is not a class (whole number or name)")
+            raise ConfigError(path, f"{key}[{i}]", f"label {y[i].item()!r} is not a class (whole number or name)")
     elif y.dtype.kind not in "iubUS":
         raise ConfigError(path, key, f"labels must be integers, booleans or strings, not dtype {y.dtype}")
     return y

@@ -35,10 +35,7 @@ def main(argv: list[str]) -> int:
         arrays = unpack(call_loader(job["target"], job.get("kwargs", {})))
         np.savez(out_dir / DATA_FILE, **arrays)
     except Exception as exc:
-        if isinstance(exc, LoaderError):
-            reason = str(exc)
-        else:
-            reason = f"{type(exc).__name__}: {exc}"
+        reason = str(exc) if isinstance(exc, LoaderError) else f"{type(exc).__name__}: {exc}"
         (out_dir / ERROR_FILE).write_text(json.dumps({"error": " ".join(reason.split())[:400]}))
     return 0
 

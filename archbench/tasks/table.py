@@ -137,7 +137,7 @@ def _feature_columns(spec: Any, table: Table, config_file: str) -> list[str]:
 
 
 def _features_and_labels(table: Table, features: list[str], label_column: str) -> tuple[np.ndarray, list[str]]:
-    for column in features + [label_column]:  # the test file must have the training file's columns
+    for column in [*features, label_column]:  # the test file must have the training file's columns
         require_column(table, column, "task.label_column" if column == label_column else "task.feature_columns")
     labels = []
     for i, row in enumerate(table.rows):

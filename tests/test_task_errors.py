@@ -172,7 +172,7 @@ def test_arrays_nan_sample_and_unseen_test_label(tmp_path):
 
 
 def test_arrays_spec_forms_are_checked(tmp_path):
-    x, y = xy()
+    x, _ = xy()
     np.save(tmp_path / "x.npy", x)
     cfg = write(tmp_path / "my.yaml", f"task: {{kind: arrays, train_x: x.npy}}\n{MLP}")
     with pytest.raises(ConfigError, match="train_x and train_y go together"):
@@ -191,7 +191,7 @@ def test_images_shape_scale_and_slices(tmp_path):
     write_image_folder(tmp_path / "imgs", per_class=8, size=10)
     task = load(tmp_path, "{kind: images, train_dir: imgs, image_size: [6, 5], channels: 3, test_fraction: 0.25}")
     assert task.x_train.shape == (12, 3, 6, 5) and task.x_train.dtype == np.float32
-    assert 0 <= task.x_train.min() and task.x_train.max() <= 1 and task.x_train.max() > 0.5
+    assert task.x_train.min() >= 0 and task.x_train.max() <= 1 and task.x_train.max() > 0.5
     assert {"class-horizontal", "class-vertical"} | {f"brightness-q{q}" for q in range(1, 5)} == set(task.slices)
     means = task.x_test.reshape(4, -1).mean(axis=1)
     assert means[task.slices["brightness-q1"]].max() <= means[task.slices["brightness-q4"]].min()
@@ -228,10 +228,10 @@ def test_image_test_class_unseen_in_training(tmp_path):
 
 def test_images_spec_is_strict(tmp_path):
     cfg = write(tmp_path / "my.yaml", f"task: {{kind: images, train_dir: x, channels: 2}}\n{MLP}")
-    with pytest.raises(ConfigError, match="task.channels"):
+    with pytest.raises(ConfigError, match=r"task\.channels"):
         load_sweep_config(cfg)
     cfg = write(tmp_path / "my.yaml", f"task: {{kind: images, train_dir: x, image_size: [8]}}\n{MLP}")
-    with pytest.raises(ConfigError, match="task.image_size"):
+    with pytest.raises(ConfigError, match=r"task\.image_size"):
         load_sweep_config(cfg)
 
 

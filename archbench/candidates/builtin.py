@@ -22,6 +22,11 @@ def build_mlp(sample_shape: Sequence[int], num_classes: int, hidden: Sequence[in
 
 def build_cnn(sample_shape: Sequence[int], num_classes: int, channels: Sequence[int], hidden: int = 64) -> nn.Module:
     """3x3 conv blocks; pooling halves the spatial size while it stays >= 2, so 8x8 inputs work."""
+    if len(sample_shape) != 3:  # e.g. a table's feature vector: say so, not "min() arg is an empty sequence"
+        from archbench.errors import CandidateError
+
+        raise CandidateError(f"the cnn family needs image inputs (channels, height, width); this task's samples "
+                             f"have shape {list(sample_shape)}: use the mlp family or your own model")
     in_ch, size = sample_shape[0], min(sample_shape[1:])
     layers: list[nn.Module] = []
     for ch in channels:

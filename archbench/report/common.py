@@ -32,6 +32,12 @@ def skipped_profiles(results: Sequence[Result], profiles: dict[str, HardwareProf
     return out
 
 
+def metric_name(results: Sequence[Result]) -> str:
+    """The task metric the results' accuracy figures hold (one per run): it heads columns and axes."""
+    names = {getattr(r, "metric", None) or "accuracy" for r in results}
+    return names.pop() if len(names) == 1 else "accuracy"
+
+
 def accuracy_of(r: Result, profile: HardwareProfile | None) -> float | None:
     """The accuracy budgets and the front use: the pipeline's when upstream stages exist."""
     return r.pipeline_accuracy if profile is not None and profile.upstream else r.accuracy
@@ -63,8 +69,11 @@ def latency_cell(r: Result, percentile: str) -> str:
     return f"{fmt.num(est)} {fmt.interval(lower, upper)}"
 
 
-def budget_line(profile: HardwareProfile) -> str:
-    """All budgets of a profile on one line, e.g. 'latency p95 ≤ 10 ms · memory ≤ 200 MB'."""
+def budget_line(profile: HardwareProfile, metric: str = "accuracy") -> str:
+    """All budgets of a profile on one line, e.g. 'latency p95 ≤ 10 ms · memory ≤ 200 MB'.
+
+    metric: the task metric min_accuracy and slice floors are judged on (it names them).
+    """
     b = profile.budget
     parts = []
     if b.latency_ms is not None:
@@ -74,13 +83,13 @@ def budget_line(profile: HardwareProfile) -> str:
     if b.memory_mb is not None:
         parts.append(f"memory ≤ {fmt.mb(b.memory_mb)}")
     if b.min_accuracy is not None:
-        parts.append(f"{'pipeline ' if profile.upstream else ''}accuracy ≥ {fmt.num(b.min_accuracy)}")
+        parts.append(f"{'pipeline ' if profile.upstream else ''}{metric} ≥ {fmt.num(b.min_accuracy)}")
     if b.max_model_mb is not None:
         parts.append(f"model ≤ {fmt.mb(b.max_model_mb)}")
     if b.min_throughput is not None:
         parts.append(f"throughput ≥ {fmt.rate(b.min_throughput)}")
     for name, limit in sorted(b.min_slice_accuracy.items()):
-        parts.append(f"slice {name} accuracy ≥ {fmt.num(limit)}")
+        parts.append(f"slice {name} {metric} ≥ {fmt.num(limit)}")
     return " · ".join(parts) if parts else "none"
 
 

@@ -23,6 +23,7 @@ CSV_COLUMNS = (
     "status",
     "feasibility",
     "on_front",
+    "metric",
     "accuracy",
     "accuracy_low",
     "accuracy_high",
@@ -96,6 +97,7 @@ def _row(r: Result, profiles: dict[str, HardwareProfile]) -> dict[str, Any]:
         "status": r.status,
         "feasibility": r.feasibility,
         "on_front": r.on_front,
+        "metric": r.metric,  # what the accuracy columns hold
         "accuracy": _num(r.accuracy),
         "pipeline_accuracy": _num(r.pipeline_accuracy),
         "latency_p50_ms": _num(lat.get("p50")),

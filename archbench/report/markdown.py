@@ -14,6 +14,7 @@ from archbench.report.common import (
     budget_line,
     label,
     latency_cell,
+    metric_name,
     open_budgets,
     profile_line,
     profile_names,
@@ -45,13 +46,14 @@ def _front_table(rows: list[Result], profile: HardwareProfile) -> list[str]:
     slices = sorted({name for r in rows for name in r.slice_accuracy})
     counts = {s: next((r.slice_accuracy[s].get("n") for r in rows if s in r.slice_accuracy), "?") for s in slices}
     staged = any(r.stage_latency_ms for r in rows)
-    head = ["candidate", "variant", "accuracy"]
+    metric = metric_name(rows)
+    head = ["candidate", "variant", metric]
     if profile.upstream:
-        head.append("pipeline accuracy")
+        head.append(f"pipeline {metric}")
     head += [f"{pct} ms [lower, upper]", "peak MB", "model MB", "throughput /s"]
     if staged:
         head += ["tokenizer p50 ms", "model p50 ms"]
-    head += [f"acc[{s}] n={counts[s]}" for s in slices]
+    head += [f"{'acc' if metric == 'accuracy' else metric}[{s}] n={counts[s]}" for s in slices]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [_md(r.candidate), _md(r.variant), fmt.num(r.accuracy)]
@@ -96,7 +98,8 @@ def _machine_lines(env: dict[str, Any]) -> list[str]:
 
 def _profile_section(results: list[Result], name: str, profile: HardwareProfile) -> list[str]:
     ours = [r for r in results if r.profile == name]
-    out = [f"{profile_line(profile)}. Budgets: {budget_line(profile)}", *_pipeline_lines(profile, ours), ""]
+    budgets = budget_line(profile, metric_name(ours))
+    out = [f"{profile_line(profile)}. Budgets: {budgets}", *_pipeline_lines(profile, ours), ""]
     rows = front(results, name)
     if rows:
         out += _front_table(rows, profile)

@@ -17,7 +17,14 @@ from archbench import fmt
 from archbench.config import HardwareProfile
 from archbench.pareto import upstream_accuracy, upstream_latency_ms
 from archbench.report import plotkit
-from archbench.report.common import accuracy_interval, accuracy_of, label, profile_line, skipped_profiles
+from archbench.report.common import (
+    accuracy_interval,
+    accuracy_of,
+    label,
+    metric_name,
+    profile_line,
+    skipped_profiles,
+)
 from archbench.result import Result
 
 PARETO_PNG = "pareto.png"
@@ -70,7 +77,7 @@ def _intervals(ax: Any, points: list[Point], profile: HardwareProfile, latency_a
                     alpha=0.7, zorder=2)  # fmt: skip
 
 
-def _budget_lines(ax: Any, profile: HardwareProfile, latency_axis: bool) -> None:
+def _budget_lines(ax: Any, profile: HardwareProfile, latency_axis: bool, metric: str) -> None:
     b = profile.budget
     style = {"color": plotkit.BUDGET_COLOUR, "linestyle": "--", "linewidth": 1, "zorder": 1}
     text = {"fontsize": 6.5, "color": plotkit.BUDGET_COLOUR, "textcoords": "offset points"}
@@ -85,7 +92,7 @@ def _budget_lines(ax: Any, profile: HardwareProfile, latency_axis: bool) -> None
                     xytext=(-3, 4), rotation=90, ha="right", va="bottom", **text)  # fmt: skip
     if b.min_accuracy is not None:
         ax.axhline(b.min_accuracy, **style)
-        ax.annotate(f"min accuracy {fmt.num(b.min_accuracy)}", (0, b.min_accuracy),
+        ax.annotate(f"min {metric} {fmt.num(b.min_accuracy)}", (0, b.min_accuracy),
                     xycoords=("axes fraction", "data"), xytext=(3, -3), va="top", **text)  # fmt: skip
 
 
@@ -106,7 +113,8 @@ def _panel(ax: Any, results: list[Result], profile: HardwareProfile, spare: dict
     plotkit.log_axis(ax.xaxis)
     _scatter(ax, points, spare)
     _intervals(ax, points, profile, latency_axis)
-    _budget_lines(ax, profile, latency_axis)
+    metric = metric_name(results)
+    _budget_lines(ax, profile, latency_axis, metric)
     b = profile.budget
     limit = (b.latency_ms - upstream_latency_ms(profile) if b.latency_ms else None) if latency_axis else b.memory_mb
     if limit is not None and limit > 0:
@@ -120,7 +128,7 @@ def _panel(ax: Any, results: list[Result], profile: HardwareProfile, spare: dict
     else:
         ax.set_xlabel(f"peak memory (MB, log scale){note}", fontsize=8)
         ax.set_title(f"{profile.name} · memory", fontsize=9, loc="left")
-    ax.set_ylabel("pipeline accuracy" if profile.upstream else "accuracy", fontsize=8)
+    ax.set_ylabel(f"pipeline {metric}" if profile.upstream else metric, fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(True, which="major", alpha=0.25)
     return points

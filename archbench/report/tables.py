@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from archbench import fmt
 from archbench.config import HardwareProfile
 from archbench.pareto import front, why_nothing_feasible
-from archbench.report.common import budget_line, label, latency_cell
+from archbench.report.common import budget_line, label, latency_cell, metric_name
 from archbench.result import Result
 
 if TYPE_CHECKING:
@@ -24,8 +24,9 @@ def front_rows(results: Iterable[Result], profile: HardwareProfile) -> tuple[lis
     pct = profile.budget.percentile
     rows = front(results, profile.name)
     staged = any(r.stage_latency_ms for r in rows)
-    head = ["candidate", "variant", "accuracy"]
-    head += ["pipeline acc"] if profile.upstream else []
+    metric = metric_name(rows)
+    head = ["candidate", "variant", metric]
+    head += [f"pipeline {'acc' if metric == 'accuracy' else metric}"] if profile.upstream else []
     head += [f"{pct} ms [lower, upper]"] + (["tokenizer p50 ms"] if staged else [])
     head += ["peak MB", "model MB", "items/s"]
     body = []
@@ -46,7 +47,9 @@ def render_front_table(results: Iterable[Result], profile: HardwareProfile) -> T
     results = list(results)
     head, body = front_rows(results, profile)
     # Square brackets are rich markup: escape every text that may contain them.
-    table = Table(title=f"{profile.name}: Pareto front", caption=escape(f"budgets: {budget_line(profile)}"))
+    ours = [r for r in results if r.profile == profile.name]
+    caption = f"budgets: {budget_line(profile, metric_name(ours))}"
+    table = Table(title=f"{profile.name}: Pareto front", caption=escape(caption))
     for i, name in enumerate(head):
         # Numbers never wrap: a cell cut into lines is unreadable; rich shrinks the name columns instead.
         table.add_column(escape(name), justify="left" if i < 2 else "right", no_wrap=i >= 2)
@@ -62,11 +65,14 @@ def plain_front_lines(results: Iterable[Result], profile: HardwareProfile) -> li
     results = list(results)
     pct = profile.budget.percentile
     rows = front(results, profile.name)
-    lines = [f"{profile.name}: Pareto front ({len(rows)}); budgets: {budget_line(profile)}"]
+    metric = metric_name([r for r in results if r.profile == profile.name])
+    short = "acc" if metric == "accuracy" else metric
+    lines = [f"{profile.name}: Pareto front ({len(rows)}); budgets: {budget_line(profile, metric)}"]
     if not rows:
         return [f"{profile.name}: {why_nothing_feasible(results, profile.name)}"]
     for r in rows:
-        acc = f"pipeline acc {fmt.num(r.pipeline_accuracy)}" if profile.upstream else f"acc {fmt.num(r.accuracy)}"
+        value = fmt.num(r.pipeline_accuracy if profile.upstream else r.accuracy)
+        acc = f"pipeline {short} {value}" if profile.upstream else f"{short} {value}"
         rate = f", {fmt.rate(r.throughput)}" if r.throughput else ""
         lines.append(f"  {label(r)}: {acc}, {pct} {latency_cell(r, pct)} ms, peak {fmt.mb(r.peak_memory_mb)}, "
                      f"model {fmt.mb(r.model_mb)}{rate}")  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,9 @@ def read_table(path: Path, declared_format: str | None) -> Table:
 def _read_csv(path: Path, text: str) -> Table:
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     csv.field_size_limit(1 << 24)  # reviews and documents can exceed the 128 KiB default
-    reader = csv.DictReader(text.splitlines(keepends=True), delimiter=delimiter, strict=True)
+    # newline="": the csv module splits records itself. str.splitlines would also split at U+0085,
+    # U+2028 or a form feed inside a quoted field (valid CSV), breaking the row in two.
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         columns = list(reader.fieldnames or [])
         rows = list(reader)
@@ -62,7 +65,9 @@ def _read_csv(path: Path, text: str) -> Table:
 
 def _read_jsonl(path: Path, text: str) -> Table:
     rows, numbers, columns = [], [], {}
-    for n, line in enumerate(text.splitlines(), start=1):
+    # JSON Lines are separated by "\n" only (a trailing "\r" is JSON whitespace); str.splitlines would
+    # also split at U+0085 or U+2028, which JSON allows unescaped inside a string.
+    for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

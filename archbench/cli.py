@@ -242,6 +242,41 @@ def search(
     console.print_search(outcome, prof)
 
 
+@app.command()
+def audit(
+    result: Annotated[Path, typer.Argument(help="Run directory (or its result.json) of a finished sweep.")],
+    candidate: Annotated[
+        list[str] | None,
+        typer.Option("--candidate", help="Model NAME/VARIANT; repeat for several (default: every front member)."),
+    ] = None,
+    split: Annotated[str, typer.Option(help="Samples to audit: test, train or both.")] = "test",
+    threshold: Annotated[float, typer.Option(min=1.0, help="Flag at loss >= this x the median loss.")] = 10.0,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Cache directory (default: $ARCHBENCH_CACHE or ~/.cache/archbench).")
+    ] = None,
+) -> None:
+    """Rank samples by the run's models' loss on their given label: likely mislabelled ones first (audit.csv)."""
+    from archbench.audit import audit as run_audit
+    from archbench.audit import summary_lines, write_audit_csv
+    from archbench.cache import Cache
+    from archbench.errors import ConfigError
+    from archbench.rundata import front_labels, load_models, open_run
+
+    try:
+        if split not in {"test", "train", "both"}:
+            raise ConfigError("--split", "split", f"{split!r} must be test, train or both")
+        run = open_run(result, Cache(cache_dir))
+        models = load_models(run, candidate or front_labels(run))
+        if not models:
+            raise ConfigError(run.path, "fronts", "no front members: choose models with --candidate NAME/VARIANT")
+        outcome = run_audit(run, models, ["test", "train"] if split == "both" else [split], threshold)
+        path = write_audit_csv(run, outcome)
+    except ArchbenchError as exc:
+        _fail(str(exc))
+    typer.echo("\n".join(summary_lines(outcome)))
+    typer.echo(f"wrote {path}")
+
+
 def main() -> None:
     try:
         app()

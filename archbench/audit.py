@@ -103,8 +103,8 @@ def audit(run: Run, models: list[Model], splits: list[str], threshold: float,
 
 
 def _score(run: Run, model: Model, run_model: RunModel, splits: list[str]) -> dict[str, Any]:
-    scored, error = run_model(run.task_path, model.candidate, model.result.variant,
-                              model.build.model_dump(mode="json"), model.profile.model_dump(mode="json"), splits)  # fmt: skip
+    build, profile = model.build.model_dump(mode="json"), model.profile.model_dump(mode="json")
+    scored, error = run_model(run.task_path, model.candidate, model.result.variant, build, profile, splits)
     if scored is None:
         raise ArchbenchError(f"{run.path}: {model.label}: could not run the cached build: {error}")
     return scored
@@ -160,7 +160,7 @@ def summary_lines(outcome: AuditOutcome, top: int = 20) -> list[str]:
     lines.append(f"  {'row':>6} {'split':5} {'label':>10} {'pred':>10} {'loss':>8} {'x med':>7} agree  input")
     for r in outcome.rows[:top]:
         mark = "*" if r["flagged"] else " "
-        lines.append(f"{mark} {str(r['row']):>6} {r['split']:5} {r['label'][:10]:>10} {r['predicted'][:10]:>10} "
+        lines.append(f"{mark} {r['row']!s:>6} {r['split']:5} {r['label'][:10]:>10} {r['predicted'][:10]:>10} "
                      f"{r['loss']:8.3g} {r['loss_over_median']:7.3g} {r['models_agreeing']:>5}  {r['input'][:60]}")
     lines.append("flagged per slice:")
     lines += [f"  {name}: {k} of {n}" for name, (k, n) in outcome.per_slice.items()]

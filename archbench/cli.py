@@ -277,6 +277,36 @@ def audit(
     typer.echo(f"wrote {path}")
 
 
+@app.command()
+def check(
+    result: Annotated[Path, typer.Argument(help="Run directory (or its result.json) of a finished sweep.")],
+    batch: Annotated[Path, typer.Option("--batch", help="New labelled batch in the task's format (CSV, JSONL, .npz).")],
+    candidate: Annotated[
+        str | None, typer.Option("--candidate", help="Model NAME/VARIANT (default: best front member, first profile).")
+    ] = None,
+    tolerance: Annotated[float, typer.Option(min=0.0, max=1.0, help="Allowed drop below the test set's value.")] = 0.03,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Cache directory (default: $ARCHBENCH_CACHE or ~/.cache/archbench).")
+    ] = None,
+) -> None:
+    """Score a new labelled batch per slice against the test set; exit 1 when a slice dropped (check.md)."""
+    from archbench.cache import Cache
+    from archbench.check import check as run_check
+    from archbench.check import summary_lines, write_check
+    from archbench.rundata import best_on_first_profile, load_models, open_run
+
+    try:
+        run = open_run(result, Cache(cache_dir))
+        model = load_models(run, [candidate or best_on_first_profile(run)])[0]
+        outcome = run_check(run, model, batch, tolerance)
+        paths = write_check(run, outcome)
+    except ArchbenchError as exc:
+        _fail(str(exc))
+    typer.echo("\n".join(summary_lines(outcome)))
+    typer.echo(f"wrote {paths[0]} and {paths[1]}")
+    raise typer.Exit(1 if outcome.dropped else 0)
+
+
 def main() -> None:
     try:
         app()

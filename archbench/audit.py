@@ -41,6 +41,7 @@ class AuditOutcome:
     per_slice: dict[str, tuple[int, int]]  # slice (or split) -> (flagged, samples)
     agreement: dict[str, float]  # model -> share of test predictions equal to the run's recorded ones
     row_ids_recorded: bool
+    losses: dict[str, np.ndarray] = field(default_factory=dict)  # split -> (models, samples), in split order
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -76,10 +77,12 @@ def audit(run: Run, models: list[Model], splits: list[str], threshold: float,
     rows: list[dict[str, Any]] = []
     medians: dict[str, dict[str, float]] = {m: {} for m in scored}
     per_slice: dict[str, tuple[int, int]] = {}
+    all_losses: dict[str, np.ndarray] = {}
     recorded = True
     for split in splits:
         x, y = (task.x_test, task.y_test) if split == "test" else (task.x_train, task.y_train)
         losses = np.array([scored[m][split]["loss"] for m in scored], dtype=np.float64).reshape(len(scored), len(y))
+        all_losses[split] = losses
         med, ratios, agreeing, flagged = flag(losses, threshold)
         for label, value in zip(scored, med, strict=True):
             medians[label][split] = float(value)
@@ -99,7 +102,8 @@ def audit(run: Run, models: list[Model], splits: list[str], threshold: float,
     rows.sort(key=lambda r: -r["loss"])
     notes = [] if recorded else [f"row is the 0-based index within its split: the {run.spec.kind} task kind does "
                                  "not record source row ids (archbench/rowids.py)"]  # fmt: skip
-    return AuditOutcome(rows, list(scored), threshold, splits, medians, per_slice, agreement, recorded, notes)
+    return AuditOutcome(rows, list(scored), threshold, splits, medians, per_slice, agreement, recorded, all_losses,
+                        notes)  # fmt: skip
 
 
 def _score(run: Run, model: Model, run_model: RunModel, splits: list[str]) -> dict[str, Any]:

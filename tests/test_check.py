@@ -74,12 +74,16 @@ def text_run(tmp_path_factory):
     cands = write(root / "cands.yaml", CANDIDATES)
     sweep = Sweep(load_sweep_config(cands), [load_profile(write(root / "tiny.yaml", PROFILE))], root / "results",
                   Cache(root / "cache"), run_id="t", config_file=str(cands))  # fmt: skip
-    return root, sweep.run().run_dir
+    outcome = sweep.run()
+    assert [r.status for r in outcome.results] == ["ok"], [r.error for r in outcome.results]
+    return root, outcome.run_dir
 
 
 def _check(root, run_dir, batch, monkeypatch, *extra):
     monkeypatch.setenv("ARCHBENCH_CACHE", str(root / "cache"))
-    return CliRunner().invoke(app, ["check", str(run_dir), "--batch", str(batch), *extra])
+    # the model named: on a loaded 2-core machine its latency verdict may be undecided (off the front)
+    return CliRunner().invoke(app, ["check", str(run_dir), "--batch", str(batch), "--candidate", "tiny-bert/onnx",
+                                    *extra])  # fmt: skip
 
 
 @pytest.mark.slow

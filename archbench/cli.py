@@ -247,6 +247,71 @@ def search(
     console.print_search(outcome, prof)
 
 
+@app.command()
+def audit(
+    result: Annotated[Path, typer.Argument(help="Run directory (or its result.json) of a finished sweep.")],
+    candidate: Annotated[
+        list[str] | None,
+        typer.Option("--candidate", help="Model NAME/VARIANT; repeat for several (default: every front member)."),
+    ] = None,
+    split: Annotated[str, typer.Option(help="Samples to audit: test, train or both.")] = "test",
+    threshold: Annotated[float, typer.Option(min=1.0, help="Flag at loss >= this x the median loss.")] = 10.0,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Cache directory (default: $ARCHBENCH_CACHE or ~/.cache/archbench).")
+    ] = None,
+) -> None:
+    """Rank samples by the run's models' loss on their given label: likely mislabelled ones first (audit.csv)."""
+    from archbench.audit import audit as run_audit
+    from archbench.audit import summary_lines, write_audit_csv
+    from archbench.cache import Cache
+    from archbench.errors import ConfigError
+    from archbench.rundata import front_labels, load_models, open_run
+
+    try:
+        if split not in {"test", "train", "both"}:
+            raise ConfigError("--split", "split", f"{split!r} must be test, train or both")
+        run = open_run(result, Cache(cache_dir))
+        models = load_models(run, candidate or front_labels(run))
+        if not models:
+            raise ConfigError(run.path, "fronts", "no front members: choose models with --candidate NAME/VARIANT")
+        outcome = run_audit(run, models, ["test", "train"] if split == "both" else [split], threshold)
+        path = write_audit_csv(run, outcome)
+    except ArchbenchError as exc:
+        _fail(str(exc))
+    typer.echo("\n".join(summary_lines(outcome)))
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
+def check(
+    result: Annotated[Path, typer.Argument(help="Run directory (or its result.json) of a finished sweep.")],
+    batch: Annotated[Path, typer.Option("--batch", help="New labelled batch in the task's format (CSV, JSONL, .npz).")],
+    candidate: Annotated[
+        str | None, typer.Option("--candidate", help="Model NAME/VARIANT (default: best front member, first profile).")
+    ] = None,
+    tolerance: Annotated[float, typer.Option(min=0.0, max=1.0, help="Allowed drop below the test set's value.")] = 0.03,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Cache directory (default: $ARCHBENCH_CACHE or ~/.cache/archbench).")
+    ] = None,
+) -> None:
+    """Score a new labelled batch per slice against the test set; exit 1 when a slice dropped (check.md)."""
+    from archbench.cache import Cache
+    from archbench.check import check as run_check
+    from archbench.check import summary_lines, write_check
+    from archbench.rundata import best_on_first_profile, load_models, open_run
+
+    try:
+        run = open_run(result, Cache(cache_dir))
+        model = load_models(run, [candidate or best_on_first_profile(run)])[0]
+        outcome = run_check(run, model, batch, tolerance)
+        paths = write_check(run, outcome)
+    except ArchbenchError as exc:
+        _fail(str(exc))
+    typer.echo("\n".join(summary_lines(outcome)))
+    typer.echo(f"wrote {paths[0]} and {paths[1]}")
+    raise typer.Exit(1 if outcome.dropped else 0)
+
+
 def main() -> None:
     try:
         app()

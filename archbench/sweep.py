@@ -65,7 +65,9 @@ class Sweep:
                     "task": self.config.task.model_dump(mode="json"), "machine": machine}  # fmt: skip
         task = prepare_task(self.config, self.profiles, self.cache, self.config_file)  # bad data: nothing to keep
         # The test labels, once per run: accuracy of two results (or two runs, in gate) is compared paired.
-        run_info["test_labels"] = task.y_test.tolist()
+        # The data's content hash and the candidates' specs: audit and check reopen the run's own builds.
+        run_info.update(test_labels=task.y_test.tolist(), task_fingerprint=task.fingerprint,
+                        candidates=[c.model_dump(mode="json") for c in self.config.candidates])
         rundir = RunDirectory(self.run_dir, machine, self.profile_map, environment, run_info)
         results: dict[tuple[str, str, str], Result] = {}
         jobs = plan(self.config, self.profiles)

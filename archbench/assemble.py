@@ -67,7 +67,7 @@ def assemble(candidate: str, variant: str, profile: HardwareProfile, build: Buil
     samples = [s for pl in payloads for s in pl.samples_ms]
     summary = summarize(samples)
     distinct = sum(pl.distinct_requests for pl in payloads) or None
-    d = latency_decision(samples, profile, first.per_call_ms, distinct)
+    d = latency_decision(samples, profile, first.per_call_ms, distinct, first.fixed_samples)
     decision = LatencyDecision(profile.budget.percentile, summary.get(profile.budget.percentile, math.nan),
                                d.lower_ms, d.upper_ms, profile.measure.confidence, d.alpha_per_look,
                                "; ".join(sorted({pl.stop_reason for pl in payloads})))  # fmt: skip
@@ -115,7 +115,7 @@ def assemble(candidate: str, variant: str, profile: HardwareProfile, build: Buil
 
 
 def latency_decision(samples: Sequence[float], profile: HardwareProfile, per_call_ms: float | None,
-                     distinct_requests: int | None) -> Any:  # fmt: skip
+                     distinct_requests: int | None, fixed_samples: int | None = None) -> Any:  # fmt: skip
     """The decision the measuring child's stopping rule made, rebuilt from the raw samples.
 
     The same rule (the child's plan, rebuilt from the per-call time it planned with) decides; a fixed
@@ -128,8 +128,9 @@ def latency_decision(samples: Sequence[float], profile: HardwareProfile, per_cal
     rule = StoppingRule.for_profile(profile, per_call_ms=per_call_ms)
     ordered = np.sort(np.asarray(samples, dtype=np.float64))
     n = len(ordered)
-    if profile.measure.fixed_samples or (distinct_requests and n > distinct_requests):
-        alpha = 1 - profile.measure.confidence if profile.measure.fixed_samples else rule.alpha_per_look
+    fixed = fixed_samples or profile.measure.fixed_samples
+    if fixed or (distinct_requests and n > distinct_requests):
+        alpha = 1 - profile.measure.confidence if fixed else rule.alpha_per_look
         m = min(n, distinct_requests or n)
         # bounds for a sample of m independent requests, read off the full sample's quantiles
         lower, upper = quantile_bounds(np.quantile(ordered, (np.arange(m) + 0.5) / m), rule.q, alpha)

@@ -91,7 +91,14 @@ def _run_plain(sweep: Any) -> Any:
         if label and done < total:
             started[phase] = (done, label, now)
 
+    skipped: set[str] = set()
+
     def on_result(i: int, total: int, result: Any, profile: Any) -> None:
+        if result.status == "skipped":  # one line per skipped profile, not one per candidate
+            if result.profile not in skipped:
+                skipped.add(result.profile)
+                out.print(f"[{i}/{total}] profile {result.profile}: {result.error}")
+            return
         out.print(result_line(i, total, result, profile))
 
     sweep.progress = update

@@ -87,6 +87,7 @@ class MeasurePayload(Message):
     padding_policy: str | None = None
     warmup_calls: int = 0
     per_call_ms: float | None = None  # after warm-up; the stopping rule planned its looks with it
+    fixed_samples: int | None = None  # the child took a fixed count (no adaptive looks): one test, all the error
     discarded_samples: int = 0  # a drifting start of the timing loop, dropped (measure/loop.py)
     distinct_requests: int = 0  # how many different requests the timed calls were drawn from
     # filled in by the parent:

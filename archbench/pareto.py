@@ -193,3 +193,22 @@ def why_nothing_feasible(results: Iterable[Result], profile: str) -> str:
         return f"no feasible result on {profile}: {undecided} undecided (more samples or a looser confidence)"
     budget, count = broken.most_common(1)[0]
     return f"no feasible result on {profile}: {budget} excluded {count} of {len(measured)} measured results"
+
+
+def latency_unordered(results: Iterable[Result], profile: HardwareProfile,
+                      y_true: Sequence[int] | None = None) -> list[tuple[Result, Result]]:  # fmt: skip
+    """Pairs (a, b) of feasible results where a would push b off the front if their latency could be
+    ordered — a is no worse on accuracy and memory and faster at the point estimate — but the latency
+    intervals overlap. More samples can decide these; nothing else can (see the sweep's racing)."""
+    feasible = [r for r in results if r.profile == profile.name and r.feasibility == "feasible"]
+    pairs = []
+    for a in feasible:
+        for b in feasible:
+            if a is b or surely_dominates(a, b, profile, y_true):
+                continue
+            (_, up_a), (low_b, _) = latency_bounds(a, profile), latency_bounds(b, profile)
+            (_, est_a, mem_a), (_, est_b, mem_b) = objectives(a, profile), objectives(b, profile)
+            no_worse = accuracy_order(a, b, profile, y_true) >= 0 and mem_a <= mem_b
+            if no_worse and est_a < est_b and up_a > low_b:
+                pairs.append((a, b))
+    return pairs

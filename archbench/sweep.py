@@ -100,6 +100,8 @@ class Sweep:
 
             phase = MeasurePhase(task, builds, self.cache, machine, self.config.repeats, self.progress, emit, fail)
             phase.run(todo)
+            if self.config.repeats == 1:  # racing replaces a measurement: with repeats, pooling does that job
+                phase.race(self._to_race(todo, results, run_info["test_labels"]))
             floors = phase.floors()  # final only now: judge every measured result against them
             for job in todo:
                 if results.get(job.key) is not None and results[job.key].status == "ok":
@@ -109,3 +111,12 @@ class Sweep:
         finally:  # an interrupt still leaves every finished result in valid files
             files = rundir.write(results, complete, final=True)
         return SweepOutcome(self.run_dir, list(results.values()), self.profile_map, files, complete)
+
+    def _to_race(self, todo: list[Job], results: dict[tuple[str, str, str], Result], y_true: list[int]) -> list[Job]:
+        """The jobs whose front membership only their overlapping latency intervals leave undecided."""
+        from archbench.pareto import evaluate, latency_unordered
+
+        judged = evaluate(list(results.values()), self.profile_map, y_true)
+        keys = {r.key for p in self.profiles if p.measure.race
+                for pair in latency_unordered(judged, p, y_true) for r in pair}  # fmt: skip
+        return [j for j in todo if j.key in keys]

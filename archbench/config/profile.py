@@ -49,6 +49,7 @@ class MeasureSettings(Frozen):
         1.25, ge=1.0, le=100.0, description="re-measure when the core ran this many times slower than its quietest"
     )
     interference_retries: int = Field(2, ge=0, le=10, description="re-measurements of a disturbed measurement")
+    race: bool = Field(True, description="re-measure, with more samples, results the front cannot order yet")
 
     @model_validator(mode="after")
     def _ordered(self) -> MeasureSettings:

@@ -18,6 +18,8 @@ from archbench.jobs import BuildOutput, MeasureJob, MeasurePayload, parse
 from archbench.measure import interference
 from archbench.plan import Job, PreparedTask, measure_key
 
+RACE_FACTOR = 4  # a raced measurement takes this many times the samples of the first (time cap permitting)
+RACE_MIN_SAMPLES = 1000
 Payloads = dict[tuple[str, str, str], dict[int, MeasurePayload]]  # job key -> repeat -> payload
 Progress = Callable[[str, int, int, str], None]
 
@@ -38,6 +40,25 @@ class MeasurePhase:
         self._first_pass(jobs)
         self._remeasure_disturbed(jobs)
         self.cache.put_reference_floors(self.machine, self.floors())
+
+    def race(self, jobs: list[Job]) -> None:
+        """Measure again, at a larger fixed count, results whose front membership the latency bounds
+        could not decide (pareto.latency_unordered): the new measurement replaces the first, and its
+        bounds (one look, the whole error budget, fresh samples) order what they can."""
+        for i, job in enumerate(jobs):
+            self.progress("race", i, len(jobs), job.label)
+            m = job.profile.measure
+            taken = sum(len(pl.samples_ms) for pl in self.payloads_of(job))
+            target = min(m.max_samples, max(RACE_MIN_SAMPLES, RACE_FACTOR * taken))
+            if target <= taken:
+                continue
+            fixed = m.model_copy(update={"fixed_samples": target, "min_samples": min(m.min_samples, target)})
+            raced = Job(job.candidate, job.variant, job.profile.model_copy(update={"measure": fixed}))
+            payload, _ = self._measure(raced, repeat=0)
+            if payload is not None:
+                self.payloads[job.key] = {0: payload}
+                self.emit(job, [payload])
+        self.progress("race", len(jobs), len(jobs), "")
 
     def floors(self) -> Floors:
         """This sweep's quietest reference speed per core set, or an earlier sweep's if that was quieter."""

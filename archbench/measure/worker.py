@@ -135,7 +135,7 @@ def run_measure(job: MeasureJob) -> MeasurePayload:
         machine_state=state, reference_us=[round(r, 3) for r in reference],
         run_queue={"wait_ms": waited_ms, "involuntary_switches": switches, "loop_ms": loop.wall_s * 1e3},
         stage_latency_ms=stages, padding_policy=runner.padding_policy, warmup_calls=warmup_calls,
-        per_call_ms=round(per_call_s * 1e3, 6),
+        per_call_ms=round(per_call_s * 1e3, 6), fixed_samples=settings.fixed_samples,
         distinct_requests=len(pool),
         discarded_samples=loop.discarded_samples,
     )  # fmt: skip

@@ -65,11 +65,14 @@ def sweep_with(tmp_path, monkeypatch):
     return children, run
 
 
-def test_without_racing_near_equal_candidates_both_stay_on_the_front(sweep_with):
+def test_without_racing_near_equal_candidates_both_stay_on_the_front(sweep_with, tmp_path):
     children, run = sweep_with
     by = run(race=False)
     assert by["fast"].on_front and by["slower"].on_front  # their latency intervals overlap
     assert children.counts == {"fast": [200], "slower": [200]}
+    summary = (tmp_path / "results" / "rFalse" / "summary.md").read_text()
+    assert "2 front members could not be ordered by latency" in summary
+    assert "fast/onnx may be faster than slower/onnx" in summary
 
 
 def test_racing_measures_the_unordered_pair_again_and_orders_it(sweep_with):

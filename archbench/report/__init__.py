@@ -75,5 +75,5 @@ def write_all(
         paths["json"] = write_result_json(run_dir, results, profiles, environment, info, complete)
     drawn = [name for key, (name, _) in figures.items() if key in paths]
     paths["summary"] = write_summary_md(run_dir, results, profiles, environment, complete=complete, notes=notes,
-                                        figures=drawn)  # fmt: skip
+                                        figures=drawn, y_true=run_info.get("test_labels"))  # fmt: skip
     return paths

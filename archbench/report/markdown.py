@@ -96,13 +96,30 @@ def _machine_lines(env: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _profile_section(results: list[Result], name: str, profile: HardwareProfile) -> list[str]:
+def _unordered_lines(results: list[Result], profile: HardwareProfile, y_true: Sequence[int] | None) -> list[str]:
+    """Front members that only overlapping latency intervals keep on the front (after racing), and why."""
+    from archbench.pareto import latency_unordered
+
+    pairs = latency_unordered(results, profile, y_true)
+    if not pairs:
+        return []
+    members = sorted({label(r) for pair in pairs for r in pair if r.on_front})
+    out = ["", f"{len(members)} front member{'s' if len(members) != 1 else ''} could not be ordered by latency "
+           "(their confidence intervals overlap, even after racing: raise `measure.max_seconds` or "
+           "`max_samples` to tighten them):"]  # fmt: skip
+    out += [f"- {_md(label(a))} may be faster than {_md(label(b))}" for a, b in pairs]
+    return out
+
+
+def _profile_section(results: list[Result], name: str, profile: HardwareProfile,
+                     y_true: Sequence[int] | None = None) -> list[str]:  # fmt: skip
     ours = [r for r in results if r.profile == name]
     budgets = budget_line(profile, metric_name(ours))
     out = [f"{profile_line(profile)}. Budgets: {budgets}", *_pipeline_lines(profile, ours), ""]
     rows = front(results, name)
     if rows:
         out += _front_table(rows, profile)
+        out += _unordered_lines(results, profile, y_true)
     else:
         out.append(f"No feasible model: {_md(why_nothing_feasible(results, name))}")
     infeasible = [r for r in ours if r.feasibility == "infeasible"]
@@ -135,6 +152,7 @@ def summary_markdown(
     complete: bool = True,
     notes: Sequence[str] = (),
     figures: Sequence[str] = ("pareto.png", "latency.png"),
+    y_true: Sequence[int] | None = None,
 ) -> str:
     results = list(results)
     out = ["# archbench results", "", *_machine_lines(environment or {})]
@@ -153,7 +171,7 @@ def summary_markdown(
         elif profile is None:
             out.append("(profile definition not available)")
         else:
-            out += _profile_section(results, name, profile)
+            out += _profile_section(results, name, profile, y_true)
     return "\n".join(out) + "\n"
 
 
@@ -166,7 +184,9 @@ def write_summary_md(
     complete: bool = True,
     notes: Sequence[str] = (),
     figures: Sequence[str] = ("pareto.png", "latency.png"),
+    y_true: Sequence[int] | None = None,
 ) -> Path:
     """summary.md: the machine, then per profile its budgets, its front, and why the others lost."""
-    text = summary_markdown(results, profiles, environment, complete=complete, notes=notes, figures=figures)
+    text = summary_markdown(results, profiles, environment, complete=complete, notes=notes, figures=figures,
+                            y_true=y_true)
     return atomic_write_text(Path(run_dir) / SUMMARY_MD, text)

@@ -53,6 +53,7 @@ JOB_DIR_PREFIX = "archbench-job-"
 PARENT_PID_ENV = "ARCHBENCH_PARENT_PID"  # tells the guard whose death must take the job down (die_with_parent)
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36  # <linux/prctl.h>
 GUARD_SIGNALS = {signal.SIGTERM, signal.SIGCHLD}
+PARENT_GONE_WAIT_S = 10.0  # how long a guard told to stop waits to see whether its parent is dying
 KILL_TREE_TIMEOUT_S = 5.0  # a process in uninterruptible sleep may not die at once; do not wait forever
 
 
@@ -127,8 +128,13 @@ def _guard_exit(status: int | None, job_dir: Path | None, parent: int) -> NoRetu
     """Kill everything below the guard, then leave the way the worker did; status None: told to stop."""
     kill_tree(os.getpid())
     if status is None:
+        # The signal comes when the thread that started us exits: a SIGKILLed sweep's other threads may
+        # still be dying, and until they are we are still its child. Wait for that (the job is dead already).
+        deadline = time.monotonic() + PARENT_GONE_WAIT_S
+        while os.getppid() == parent and time.monotonic() < deadline:
+            time.sleep(0.01)
         if job_dir is not None and job_dir.name.startswith(JOB_DIR_PREFIX) and os.getppid() != parent:
-            shutil.rmtree(job_dir, ignore_errors=True)  # the sweep is gone and cannot
+            shutil.rmtree(job_dir, ignore_errors=True)  # the sweep is gone and cannot; a live one does it itself
         os._exit(128 + signal.SIGTERM)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)

@@ -7,9 +7,13 @@ and other engineers' processes on the same machine are never mistaken for ours.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -75,7 +79,14 @@ FAULTY_MODELS = """
             return self.lin(x.flatten(1))
 
 
-    def hang():
+    def hang_in_factory(pidfile):
+        spawn_daemon(pidfile)
+        time.sleep(3600)
+
+
+    def hang(pidfile=None):
+        if pidfile:  # a daemon grandchild that the timeout kill must take down too
+            spawn_daemon(pidfile)
         return Hang()
 
 
@@ -103,7 +114,28 @@ FAULTY_MODELS = """
         return NoExport()
 
 
-    def spawns(pidfile):
+    # A daemon: setsid() (own session and group: a group kill misses it), fork, and the middle process
+    # exits, so the sleeper is an orphan (re-parented away from whoever started it). It writes its pid first.
+    DAEMON = (
+        "import os, sys, time\\n"
+        "os.setsid()\\n"
+        "pid = os.fork()\\n"
+        "if pid:\\n"
+        "    with open(sys.argv[1], 'a') as fh:\\n"
+        "        fh.write(f'{pid}\\\\n')\\n"
+        "    os._exit(0)\\n"
+        "time.sleep(300)\\n"
+    )
+
+
+    def spawn_daemon(pidfile):
+        subprocess.run([sys.executable, "-c", DAEMON, str(pidfile)], check=True)  # returns once the pid is written
+
+
+    def spawns(pidfile, detach=False):
+        if detach:
+            spawn_daemon(pidfile)
+            return good()
         child = subprocess.Popen(["sleep", "300"])  # left behind on purpose
         with open(pidfile, "a") as fh:
             fh.write(f"{child.pid}\\n")
@@ -123,8 +155,10 @@ FAULTY_MODELS = """
             return self.lin(x.flatten(1))
 
 
-    def slow(slow=False, label=""):
+    def slow(slow=False, label="", daemon=""):
         calls = os.environ.get("ARCHBENCH_TEST_CALLS")
+        if daemon:  # first, so the daemon is up before the call below says the model is being made
+            spawn_daemon(daemon)
         if calls:  # one line per child that builds or loads this model: "build first", "measure first"
             with open(calls, "a") as fh:
                 fh.write(f"{sys.argv[1] if len(sys.argv) > 1 else '?'} {label}\\n")
@@ -165,6 +199,34 @@ def wait_until_gone(tag: str, timeout_s: float = 5.0) -> list[str]:
         if not alive or time.monotonic() > deadline:
             return [_describe(p) for p in alive]
         time.sleep(0.05)
+
+
+PROMPT_S = 3.0  # a job's processes must be gone this soon after its parent dies, even with every core busy
+
+
+@contextlib.contextmanager
+def busy_cores(n: int | None = None) -> Iterator[list[subprocess.Popen]]:
+    """n busy-loop processes (default: one per core), always killed on the way out."""
+    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n or os.cpu_count() or 2)]
+    try:
+        yield loops
+    finally:
+        for p in loops:
+            p.kill()
+            p.wait()
+
+
+def wait_dead(pids: list[int], timeout_s: float = 30.0) -> float:
+    """Seconds until none of pids is alive (timeout_s if some still are)."""
+    start = time.monotonic()
+    while any(pid_alive(p) for p in pids) and time.monotonic() - start < timeout_s:
+        time.sleep(0.005)
+    return time.monotonic() - start
+
+
+def pids_in(path: Path) -> list[int]:
+    """The pids a fault candidate wrote to path, one a line (none if it never ran)."""
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
 def pid_alive(pid: int) -> bool:

@@ -17,11 +17,11 @@ from archbench.cache import Cache
 from archbench.config import load_profile, load_sweep_config
 from archbench.sweep import Sweep, plan
 from tests.conftest import write
-from tests.faultkit import TAG_VAR, job_dirs, new_tag, pid_alive, wait_until_gone, write_fault_package
+from tests.faultkit import TAG_VAR, job_dirs, new_tag, pid_alive, pids_in, wait_until_gone, write_fault_package
 
 pytestmark = pytest.mark.slow
 
-TIMEOUT_S = 15  # well above a healthy tiny measurement (~2 s), well below the hang
+TIMEOUT_S = 30  # above a healthy tiny measurement (~2 s idle, 15 s seen on 2 loaded cores), below the hang
 
 PROFILE = f"""
 name: faults
@@ -39,16 +39,20 @@ candidates:
   - {{name: aborts, kind: import, target: "faultmodels.nets:aborts", variants: [torch]}}
   - {{name: hog-build, kind: import, target: "faultmodels.nets:hog_factory", variants: [torch]}}
   - {{name: hog-measure, kind: import, target: "faultmodels.nets:hog_forward", trained: true, variants: [torch]}}
-  - {{name: hangs, kind: import, target: "faultmodels.nets:hang", trained: true, variants: [torch]}}
+  - {{name: hangs, kind: import, target: "faultmodels.nets:hang", trained: true, variants: [torch],
+     kwargs: {{pidfile: "{hang_daemons}"}}}}
   - {{name: no-export, kind: import, target: "faultmodels.nets:no_export", trained: true,
      variants: [torch, onnx, onnx-int8]}}
   - {{name: corrupt, kind: onnx, path: corrupt.onnx, variants: [onnx, onnx-int8]}}
   - {{name: spawns, kind: import, target: "faultmodels.nets:spawns", trained: true, variants: [torch],
      kwargs: {{pidfile: "{pidfile}"}}}}
+  - {{name: daemonizes, kind: import, target: "faultmodels.nets:spawns", trained: true, variants: [torch],
+     kwargs: {{pidfile: "{daemons}", detach: true}}}}
 """
 
 HEALTHY = {("healthy-mlp", "torch"), ("healthy-mlp", "onnx"), ("healthy-import", "torch"),
-           ("healthy-import", "onnx"), ("no-export", "torch"), ("spawns", "torch")}  # fmt: skip
+           ("healthy-import", "onnx"), ("no-export", "torch"), ("spawns", "torch"),
+           ("daemonizes", "torch")}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +61,11 @@ def fault_run(tmp_path_factory):
     private_tmp = root / "tmp"  # the runner's job dirs land here, so leftovers are ours to count
     private_tmp.mkdir()
     pidfile = root / "grandchildren.txt"
+    # Daemons (setsid + double fork) started by a healthy candidate, and by one that then hangs until timed out.
+    daemons, hang_daemons = root / "daemons.txt", root / "hang-daemons.txt"
     write_fault_package(root / "pkg")
-    cands = write(root / "candidates.yaml", CANDIDATES.format(pidfile=pidfile))
+    cands = write(root / "candidates.yaml", CANDIDATES.format(pidfile=pidfile, daemons=daemons,
+                                                              hang_daemons=hang_daemons))  # fmt: skip
     (root / "corrupt.onnx").write_bytes(os.urandom(4096))
     prof = write(root / "faults.yaml", PROFILE)
     tag, violations = new_tag(), []
@@ -66,7 +73,7 @@ def fault_run(tmp_path_factory):
     def after_each_step(phase: str, done: int, total: int, label: str) -> None:
         """Called before each build/measurement: the previous one must have left nothing behind."""
         stray = wait_until_gone(tag, timeout_s=3)
-        grandchildren = [int(p) for p in pidfile.read_text().split()] if pidfile.exists() else []
+        grandchildren = [*pids_in(pidfile), *pids_in(daemons), *pids_in(hang_daemons)]
         stray += [f"grandchild {p}" for p in grandchildren if pid_alive(p)]
         stray += job_dirs(private_tmp)
         if stray:
@@ -84,7 +91,7 @@ def fault_run(tmp_path_factory):
         outcome = sweep.run()
         after_each_step("end", 0, 0, "")
     by = {(r.candidate, r.variant): r for r in outcome.results}
-    return outcome, by, violations, len(plan(config, profiles)), pidfile
+    return outcome, by, violations, len(plan(config, profiles)), root
 
 
 def error(by, candidate: str, variant: str) -> str:
@@ -103,7 +110,7 @@ def test_every_healthy_candidate_is_still_measured(fault_run):
 
 def test_no_result_is_lost_and_the_files_are_complete(fault_run):
     outcome, by, _, planned, _ = fault_run
-    assert outcome.complete and len(by) == planned == 14
+    assert outcome.complete and len(by) == planned == 15
     data = json.loads((outcome.run_dir / "result.json").read_text())
     assert data["run"]["complete"] is True and len(data["results"]) == planned
     failed = {(r["candidate"], r["variant"]) for r in data["results"] if r["status"] == "failed"}
@@ -146,9 +153,17 @@ def test_corrupt_onnx_file_fails_with_the_loader_reason(fault_run):
 
 
 def test_no_orphans_grandchildren_or_temp_dirs_after_any_step(fault_run):
-    _, by, violations, _, pidfile = fault_run
+    _, by, violations, _, root = fault_run
     assert violations == []
-    grandchildren = pidfile.read_text().split()
     # Spawned once while building and once per measuring attempt (a disturbed one is measured again).
-    attempts = sum(by[("spawns", "torch")].meta["measure_attempts"])
-    assert len(grandchildren) == 1 + attempts
+    for name, pidfile in (("spawns", "grandchildren.txt"), ("daemonizes", "daemons.txt")):
+        attempts = sum(by[(name, "torch")].meta["measure_attempts"])
+        assert len(pids_in(root / pidfile)) == 1 + attempts, name
+
+
+def test_a_daemon_grandchild_dies_with_the_timed_out_measurement(fault_run):
+    # One daemon from the build, one from the measurement that hung; the timeout kill took the second.
+    _, by, violations, _, root = fault_run
+    assert by[("hangs", "torch")].error.startswith("timed out")
+    daemons = pids_in(root / "hang-daemons.txt")
+    assert len(daemons) == 2 and not any(pid_alive(p) for p in daemons) and violations == []

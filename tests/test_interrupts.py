@@ -20,11 +20,15 @@ import pytest
 
 from tests.conftest import write
 from tests.faultkit import (
+    PROMPT_S,
     TAG_VAR,
+    busy_cores,
     job_dirs,
     new_tag,
     pid_alive,
+    pids_in,
     tagged_processes,
+    wait_dead,
     wait_until_gone,
     write_fault_package,
 )
@@ -39,10 +43,16 @@ measure: {max_seconds: 0.2, min_samples: 20, max_samples: 200, warmup: 2, timeou
 """
 
 
-def candidates(*names: str, slow: str = "") -> str:
-    """Import-string candidates (no training: fast builds); the one named `slow` sleeps while measured."""
+def candidates(*names: str, slow: str = "", daemon: Path | None = None) -> str:
+    """Import-string candidates (no training: fast builds); the one named `slow` sleeps while measured and,
+    given a daemon pidfile, starts a daemon grandchild (setsid + double fork) whenever its model is made."""
+
+    def kwargs(n: str) -> str:
+        extra = f', daemon: "{daemon}"' if daemon and n == slow else ""
+        return f"{{slow: {'true' if n == slow else 'false'}, label: {n}{extra}}}"
+
     lines = [f'  - {{name: {n}, kind: import, target: "faultmodels.nets:slow", trained: true, variants: [torch],'
-             f" kwargs: {{slow: {'true' if n == slow else 'false'}, label: {n}}}}}" for n in names]  # fmt: skip
+             f" kwargs: {kwargs(n)}}}" for n in names]  # fmt: skip
     return "candidates:\n" + "\n".join(lines) + "\n"
 
 
@@ -94,15 +104,17 @@ def read_results(path: Path) -> dict[tuple[str, str], dict]:
     return {(r["candidate"], r["variant"]): r for r in data["results"]}
 
 
-def measuring_worker(env: Env) -> int | None:
+def measuring_job(env: Env) -> list[int]:
+    """The measuring job's processes: the guard run_child started and the worker it forked (same command)."""
+    found = []
     for proc in tagged_processes(env.tag):
         try:
             cmd = proc.cmdline()
         except Exception:
             continue
         if "archbench.measure.worker" in cmd and "measure" in cmd:
-            return proc.pid
-    return None
+            found.append(proc.pid)
+    return found
 
 
 def wait_for(condition, timeout: float = 180, what: str = "") -> object:
@@ -118,17 +130,20 @@ def wait_for(condition, timeout: float = 180, what: str = "") -> object:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["sigint", "sigterm", "sigkill"])
 def test_interrupt_keeps_finished_results_and_resume_measures_only_the_rest(tmp_path, sig):
     env = Env(tmp_path)
-    cands = write(tmp_path / "c.yaml", candidates("first", "second", "third", slow="second"))
+    daemons = tmp_path / "daemons.txt"
+    cands = write(tmp_path / "c.yaml", candidates("first", "second", "third", slow="second", daemon=daemons))
     result_json = env.out / "r" / "result.json"
 
     proc = env.start(cands, "r", "first-run", ARCHBENCH_TEST_SLOW="30")
     try:
         wait_for(lambda: result_json.exists() and read_results(result_json), what="the first result")
         wait_for(lambda: "measure second" in env.calls(), what="the second measurement to load its model")
-        in_flight = wait_for(lambda: measuring_worker(env), what="the measuring worker")
+        in_flight = wait_for(lambda: measuring_job(env), what="the measuring worker")
         before = read_results(result_json)
-        os.kill(proc.pid, sig)
-        code, log = env.finish(proc, timeout=60)
+        with busy_cores():  # the signal lands on a machine with no idle core, as on a loaded CI runner
+            os.kill(proc.pid, sig)
+            code, log = env.finish(proc, timeout=180)  # after Ctrl-C it still writes the reports: slow under load
+            took = wait_dead([*in_flight, *pids_in(daemons)])
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -137,9 +152,12 @@ def test_interrupt_keeps_finished_results_and_resume_measures_only_the_rest(tmp_
     if graceful:
         assert "interrupted" in log and "Traceback" not in log, log[-2000:]
 
-    # Nothing of ours survives: not the measuring worker (its parent is gone), not its job directory.
+    # Nothing of ours survives, and it is gone at once: not the measuring worker (its parent is gone), not the
+    # daemons its candidate started (setsid: outside the worker's group and session), not its job directory.
+    assert took < PROMPT_S, f"the measuring job outlived the sweep by {took:.2f} s"
     assert wait_until_gone(env.tag, timeout_s=10) == []
-    assert not pid_alive(in_flight)
+    assert not any(pid_alive(p) for p in in_flight)
+    assert len(pids_in(daemons)) == 2 and not any(pid_alive(p) for p in pids_in(daemons))  # build + measure
     assert job_dirs(env.tmp) == []
 
     after = read_results(result_json)

@@ -66,12 +66,14 @@ class TaskData:
         return h.hexdigest()[:24]
 
     def save(self, path: Path) -> None:
+        from archbench import atomic
+
         arrays = {"x_train": self.x_train, "y_train": self.y_train, "x_test": self.x_test, "y_test": self.y_test}
         arrays.update({f"slice__{k}": v for k, v in self.slices.items()})
         meta = json.dumps({"name": self.name, "kind": self.kind, "num_classes": self.num_classes, "info": self.info})
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, __meta__=np.array(meta), **{k: _storable(v) for k, v in arrays.items()})
-        tmp.replace(path)
+        # A unique temporary name per writer: two sweeps may save the same task at once.
+        stored = {k: _storable(v) for k, v in arrays.items()}
+        atomic.write_with(path, lambda fh: np.savez(fh, __meta__=np.array(meta), **stored))
 
     @classmethod
     def load(cls, path: Path) -> TaskData:

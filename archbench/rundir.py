@@ -78,7 +78,7 @@ class RunDirectory:
         # with the test labels, accuracy on the front is compared by a paired test
         judged = evaluate([*results.values(), *others], profiles, self.run_info.get("test_labels"))
         run_info = {**self.run_info, "complete": complete,
-                    "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds") if final else None}
+                    "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds") if final else None}
         if not final:
             report.write_result_json(self.path, judged, profiles, self.environment, run_info, complete)
             return {}

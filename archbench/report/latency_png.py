@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import archbench.report.plotkit as plotkit
 from archbench import fmt
 from archbench.config import HardwareProfile
 from archbench.pareto import upstream_latency_ms
-from archbench.report import plotkit
 from archbench.report.common import label, profile_line, skipped_profiles
 from archbench.result import Result
 

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import archbench.report.plotkit as plotkit
 from archbench import fmt
 from archbench.config import HardwareProfile
 from archbench.pareto import upstream_accuracy, upstream_latency_ms
-from archbench.report import plotkit
 from archbench.report.common import (
     accuracy_interval,
     accuracy_of,

@@ -26,7 +26,7 @@ def _plain() -> Any:
 def result_line(i: int, total: int, result: Any, profile: Any) -> str:
     """One finished measurement as one plain line, e.g.
     '[12/60] cnn-small/onnx on edge-1t: acc 0.973, p95 0.022 ms [0.021, 0.026], 81 MB, feasible, 3.1 s'."""
-    from archbench.report.common import broken_budgets, latency_cell
+    from archbench.report.common import broken_budgets, disturbance, latency_cell
 
     head = f"[{i}/{total}] {result.candidate}/{result.variant} on {result.profile}"
     if result.status != "ok":
@@ -36,13 +36,16 @@ def result_line(i: int, total: int, result: Any, profile: Any) -> str:
         return f"{head}: {result.status}: {first.removeprefix('profile skipped: ')}"
     pct = profile.budget.percentile
     acc = result.pipeline_accuracy if profile.upstream else result.accuracy
-    parts = [f"acc {fmt.num(acc)}", f"{pct} {latency_cell(result, pct)} ms", fmt.mb(result.peak_memory_mb)]
+    name = {"accuracy": "acc"}.get(result.metric, result.metric)
+    ci = result.accuracy_interval if not profile.upstream else None
+    acc_text = f"{name} {fmt.num(acc)}" + (f" [{fmt.num(ci[0])}, {fmt.num(ci[1])}]" if ci else "")
+    parts = [acc_text, f"{pct} {latency_cell(result, pct)} ms", fmt.mb(result.peak_memory_mb)]
     verdict = result.feasibility
     if result.feasibility == "infeasible":
         verdict += " (" + "; ".join(broken_budgets(result)) + ")"
     parts.append(verdict + (", on the front" if result.on_front else ""))
     if result.disturbed:
-        parts.append(f"disturbed (core {result.host_slowdown or 0:.2f}x slow)")
+        parts.append(f"disturbed ({disturbance(result)})")
     seconds = result.timings.get("measure_s")
     if seconds is not None:
         parts.append(fmt.seconds(seconds))
@@ -113,7 +116,7 @@ def print_fronts(results: list[Any], profiles: dict[str, Any], console: Any = No
     from rich.markup import escape
 
     from archbench.pareto import front, why_nothing_feasible
-    from archbench.report.common import broken_budgets, label, open_budgets, skipped_profiles
+    from archbench.report.common import broken_budgets, disturbance, label, open_budgets, skipped_profiles
     from archbench.report.tables import plain_front_lines, render_front_table
 
     tty = console is None and is_terminal()
@@ -138,8 +141,8 @@ def print_fronts(results: list[Any], profiles: dict[str, Any], console: Any = No
                  if r.feasibility == "infeasible"]  # fmt: skip
         lines += [f"  undecided {label(r)}: {'; '.join(open_budgets(r))}" for r in ours if r.feasibility == "undecided"]
         lines += [f"  failed {label(r)}: {_last_line(r.error)}" for r in ours if r.status == "failed"]
-        lines += [f"  disturbed {label(r)}: the core ran {r.host_slowdown or 0:.2f}x slower than its quietest "
-                  "through every attempt; its latency reads high" for r in ours if r.disturbed]  # fmt: skip
+        lines += [f"  disturbed {label(r)}: {disturbance(r)} through every attempt; its latency reads high"
+                  for r in ours if r.disturbed]  # fmt: skip
         for line in lines:
             console.print(escape(line) if tty else line)
 

@@ -116,3 +116,20 @@ def relative(v: BudgetVerdict) -> str:
 def open_budgets(r: Result) -> list[str]:
     """'latency_p95_ms: p95 in [0.9, 1.2] ms' for each budget the result leaves undecided."""
     return [f"{v.budget}: {v.detail or 'not measured'}" for v in r.verdicts if v.status == "undecided"]
+
+
+def run_queue_share(r: Result) -> float | None:
+    """The largest share of a timing loop this result's timed threads spent waiting for a core."""
+    shares = [s for s in r.meta.get("run_queue_share") or [] if s is not None]
+    return max(shares) if shares else None
+
+
+def disturbance(r: Result) -> str:
+    """Why a result is flagged disturbed: a slowed core (probe), time-slicing (run-queue wait), or both."""
+    why = []
+    if r.host_slowdown is not None and r.host_slowdown > 1.0:
+        why.append(f"the core ran {r.host_slowdown:.2f}x slower than its quietest")
+    share = run_queue_share(r)
+    if share:
+        why.append(f"its timed threads waited for a core {share:.0%} of the loop")
+    return " and ".join(why) or "the machine was busy"

@@ -10,7 +10,7 @@ from typing import Any
 
 from archbench import fmt
 from archbench.config import HardwareProfile
-from archbench.report.common import accuracy_interval, percentile_bounds
+from archbench.report.common import accuracy_interval, percentile_bounds, run_queue_share
 from archbench.report.schema import atomic_write_text
 from archbench.result import Result
 
@@ -51,6 +51,7 @@ CSV_COLUMNS = (
     "n_samples",
     "unstable",
     "host_slowdown",
+    "run_queue_share",
     "disturbed",
     "broken_budgets",
     "error",
@@ -123,6 +124,7 @@ def _row(r: Result, profiles: dict[str, HardwareProfile]) -> dict[str, Any]:
         "n_samples": len(r.latency_samples_ms) or _num(lat.get("n")),
         "unstable": r.unstable,
         "host_slowdown": _num(r.host_slowdown),
+        "run_queue_share": _num(run_queue_share(r)),
         "disturbed": r.disturbed,
         "broken_budgets": "; ".join(_broken(r)),
         "error": r.error or "",

@@ -12,6 +12,7 @@ from archbench.pareto import front, upstream_accuracy, why_nothing_feasible
 from archbench.report.common import (
     broken_budgets,
     budget_line,
+    disturbance,
     label,
     latency_cell,
     metric_name,
@@ -132,11 +133,10 @@ def _profile_section(results: list[Result], name: str, profile: HardwareProfile,
         out += [f"- {_md(label(r))}: {_md('; '.join(open_budgets(r)))}" for r in undecided]
     disturbed = [r for r in ours if r.disturbed]
     if disturbed:
-        out += ["", "Disturbed (the core ran slow through every attempt; latency figures are pessimistic):"]
+        out += ["", "Disturbed (busy through every attempt; latency figures are pessimistic):"]
         for r in disturbed:
             attempts = max(r.meta.get("measure_attempts") or [1])
-            out.append(f"- {_md(label(r))}: reference kernel {r.host_slowdown or 0:.2f}x slower than the "
-                       f"fastest seen, {attempts} attempt{'s' if attempts != 1 else ''}")  # fmt: skip
+            out.append(f"- {_md(label(r))}: {_md(disturbance(r))}, {attempts} attempt{'s' if attempts != 1 else ''}")
     failed = [r for r in ours if r.status != "ok"]
     if failed:
         out += ["", "Failed or skipped:"]

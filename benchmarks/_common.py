@@ -28,28 +28,32 @@ def digits_task_path(cache: Cache) -> Path:
 
 def build(cand: dict[str, Any], cache: Cache, epochs: int = 10) -> dict[str, Any]:
     """Train + export + quantize one candidate in a build child (cached under the benchmark's cache)."""
-    train = TrainSettings(epochs=epochs).model_dump(mode="json")
+    from archbench.jobs import JOB_SCHEMA, BuildJob, BuildOutput
+
+    train = TrainSettings(epochs=epochs)
     task_path = digits_task_path(cache)
-    key = content_key("bench-build", cand, train, task_path.name)
+    key = content_key("bench-build", JOB_SCHEMA, cand, train.model_dump(mode="json"), task_path.name)
     cached = cache.get_build(key)
     if cached:
         return cached
     out = cache.new_build_dir(key)
-    job = {"candidate": cand, "train": train, "task_path": str(task_path), "out_dir": str(out),
-           "variants": ["torch", "onnx", "onnx-int8"], "memory_headroom_mb": 4096}  # fmt: skip
-    outcome = run_child("build", job, timeout_s=900)
+    job = BuildJob(candidate=cand, train=train, task_path=str(task_path), out_dir=str(out),
+                   variants=["torch", "onnx", "onnx-int8"], memory_headroom_mb=4096)  # fmt: skip
+    outcome = run_child("build", job.model_dump(mode="json"), timeout_s=900)
     if outcome.payload is None:
         raise RuntimeError(outcome.error)
-    cache.put_build(key, outcome.payload)
-    return outcome.payload
+    payload = BuildOutput.model_validate({k: v for k, v in outcome.payload.items() if k != "ok"})
+    cache.put_build(key, payload.model_dump(mode="json"))
+    return payload.model_dump(mode="json")
 
 
 def archbench_measure(build_payload: dict[str, Any], cand: dict[str, Any], profile: HardwareProfile,
                       variant: str, cache: Cache, seed: int = 0) -> dict[str, Any]:  # fmt: skip
-    job = {"variant": variant, "build": build_payload, "candidate": cand, "profile": profile.model_dump(mode="json"),
-           "task_path": str(digits_task_path(cache)), "cores": profile.cores, "seed": seed,
-           "memory_headroom_mb": 2048}  # fmt: skip
-    outcome = run_child("measure", job, timeout_s=600, threads=profile.threads)
+    from archbench.jobs import MeasureJob
+
+    job = MeasureJob(variant=variant, build=build_payload, candidate=cand, profile=profile,
+                     task_path=str(digits_task_path(cache)), seed=seed, memory_headroom_mb=2048)  # fmt: skip
+    outcome = run_child("measure", job.model_dump(mode="json"), timeout_s=600, threads=profile.threads)
     if outcome.payload is None:
         raise RuntimeError(outcome.error)
     return outcome.payload

@@ -33,16 +33,18 @@ import json, os, statistics, sys, time
 cfg = json.loads(sys.argv[1])
 os.sched_setaffinity(0, [0])
 import numpy as np
+from types import SimpleNamespace
 from archbench.backends.ort import OrtRunner
+from archbench.candidates.tensor import TensorAdapter
 from archbench.measure.loop import time_calls
-profile = {"threads": 1, "device": "cpu"}
-runner = OrtRunner(cfg["path"], profile)
+profile = SimpleNamespace(threads=1, device="cpu")
+runner = OrtRunner(cfg["path"], TensorAdapter(), profile)
 with np.load(cfg["task"]) as z:
     x = z["x_test"]
 rng = np.random.default_rng(0)
 batches = [x[rng.integers(0, len(x), cfg["batch"])] for _ in range(64)]
 ours_inputs = [runner.prepare(b) for b in batches]
-sess, name = runner.session, runner.input_name
+sess, name = runner.session, runner.input_names[0]
 bare_feeds = [{name: b} for b in batches]
 for i in range(500):
     sess.run(None, bare_feeds[i % 64])

@@ -122,6 +122,9 @@ class Search:
         from archbench.plan import prepare_task
         from archbench.search_storage import open_storage, open_study, storage_url
 
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
         s = self.settings
         if s.sampler not in SAMPLERS:
             from archbench.errors import ConfigError

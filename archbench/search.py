@@ -117,12 +117,12 @@ class Search:
         self.fingerprint = space.fingerprint(profile, DIRECTIONS)
 
     def run(self) -> SearchOutcome:
+        import optuna
+
         from archbench import search_report
         from archbench.env import collect_environment, machine_fingerprint
         from archbench.plan import prepare_task
         from archbench.search_storage import open_storage, open_study, storage_url
-
-        import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         s = self.settings

@@ -177,7 +177,7 @@ def test_killed_worker_trial_is_retried_by_the_other(postgres, tmp_path):
 
 
 def test_wrong_password_and_unreachable_server_are_one_line(postgres, tmp_path):
-    url, port = postgres
+    url, _ = postgres
     (tmp_path / "tiny.yaml").write_text(PROFILE)
     space = tmp_path / "space.yaml"
     space.write_text(SPACE.format(epochs=1))

@@ -131,9 +131,10 @@ class Search:
 
             raise ConfigError("--sampler", "sampler", f"{s.sampler!r} is not one of {', '.join(SAMPLERS)}")
         grid = self.space.grid() if s.sampler == "grid" else None  # not finite: an error before anything is made
-        budget = s.trials if s.trials is not None else (None if s.timeout_s and grid is None else DEFAULT_TRIALS)
-        if grid is not None:
-            budget = min(budget or len(grid), len(grid))
+        if grid is not None:  # the whole grid unless told fewer
+            budget: int | None = min(s.trials or len(grid), len(grid))
+        else:
+            budget = s.trials if s.trials is not None else (None if s.timeout_s else DEFAULT_TRIALS)
         task = prepare_task(self.space.config, [self.profile], self.cache, self.space.file)  # bad data: stop here
         environment = collect_environment()
         machine = machine_fingerprint(environment)
@@ -143,7 +144,7 @@ class Search:
         seed = s.seed if s.storage is None else s.seed * 1_000_003 + os.getpid()  # workers must not propose alike
         study = open_study(storage, s.study or self.run_id, DIRECTIONS, self.fingerprint,
                            make_sampler(s.sampler, seed, budget))  # fmt: skip
-        if grid is not None and not study.trials:
+        if grid is not None:  # idempotent: a rerun with a larger --trials queues only the points not yet there
             random.Random(s.seed).shuffle(grid)
             for point in grid[:budget]:
                 study.enqueue_trial(point, skip_if_exists=True)

@@ -101,7 +101,10 @@ class SearchReport:
             if t.user_attrs.get("machine") != self.machine and not self.across:
                 others += 1
                 continue
-            results.append(self.here.get(t.number) or self._local(t.number) or Result.from_dict(t.user_attrs["result"]))
+            stored = t.user_attrs["result"]
+            result = self.here.get(t.number) or self._local(t.number) or Result.from_dict(stored)
+            result.meta.setdefault("search", stored.get("meta", {}).get("search"))  # the trial's values, machine
+            results.append(result)
         return results, others
 
     def _local(self, number: int) -> Result | None:

@@ -207,43 +207,66 @@ def gate(
 
 @app.command()
 def search(
+    candidates: Annotated[
+        Path, typer.Option("--candidates", "-c", help="Search file: a candidates YAML with a `search:` block.")
+    ],
     profile: Annotated[str, typer.Option("--profile", "-p", help="The profile to search for (name or YAML path).")],
-    family: Annotated[str, typer.Option(help="Built-in family whose space is searched: mlp or cnn.")] = "mlp",
-    trials: Annotated[int, typer.Option(min=1, max=10_000, help="Number of Optuna trials.")] = 20,
-    variant: Annotated[str, typer.Option(help="How every trial is deployed (e.g. onnx, torch, onnx-int8).")] = "onnx",
-    epochs: Annotated[int, typer.Option(min=0, help="Training epochs per trial.")] = 15,
+    trials: Annotated[
+        int | None, typer.Option(min=1, max=100_000, help="Trials in the study, all workers together [20].")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option(min=1, help="Stop starting trials after this many seconds (this worker).")
+    ] = None,
+    sampler: Annotated[
+        str, typer.Option(help="nsga2, tpe, random, or grid (every point of a finite space).")
+    ] = "nsga2",
     seed: Annotated[int, typer.Option(help="Sampler seed.")] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Results directory.")] = Path("results"),
-    run_id: Annotated[str | None, typer.Option(help="Run id (default: search-<timestamp>).")] = None,
+    run_id: Annotated[
+        str | None, typer.Option(help="Run id (default: search-<space hash>: rerunning the command resumes).")
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(help="Optuna storage URL, e.g. postgresql://user:pw@host/db (default: SQLite in the run dir)."),
+    ] = None,
+    study: Annotated[str | None, typer.Option(help="Study name in the storage (default: the run id).")] = None,
+    across_machines: Annotated[
+        bool, typer.Option("--across-machines", help="Put trials measured on other machines into this front.")
+    ] = False,
+    heartbeat: Annotated[
+        int, typer.Option(min=1, max=3600, help="Seconds between heartbeats; a trial silent 3x this is retried.")
+    ] = 10,
     fresh: Annotated[bool, typer.Option("--fresh", help="Ignore cached builds and measurements.")] = False,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Cache directory (default: $ARCHBENCH_CACHE or ~/.cache/archbench).")
+    ] = None,
 ) -> None:
-    """Search an architecture space with Optuna for the front of feasible models on one profile."""
+    """Search a space of candidates (Optuna) for the front of feasible models on one profile.
+
+    Several workers (terminals, machines) can fill one study: give each the same --storage and --study.
+    """
+    from archbench import console
     from archbench.cache import Cache
-    from archbench.config import TrainSettings
     from archbench.profiles import resolve
-    from archbench.registry import variant_names
-    from archbench.search import SPACES, run_search
-    from archbench.sweep import new_run_id
+    from archbench.search import Search, SearchSettings
+    from archbench.search_space import load_search_space
 
     _sigterm_as_interrupt()
+    runner = None
     try:
-        if family not in SPACES:
-            raise ArchbenchError(f"--family: {family!r} is not one of {', '.join(SPACES)}")
-        if variant not in variant_names():
-            raise ArchbenchError(f"--variant: {variant!r} is not one of {', '.join(variant_names())}")
+        space = load_search_space(candidates)
         prof = resolve(profile)
-
-        def show(i: int, r: object) -> None:
-            from archbench import console
-
-            console.print_trial(i, trials, r, prof)
-
-        outcome = run_search(family, prof, trials, variant, out, Cache(enabled=not fresh), run_id or
-                             f"search-{new_run_id()}", TrainSettings(epochs=epochs), seed, show)  # fmt: skip
+        settings = SearchSettings(sampler=sampler, trials=trials, timeout_s=timeout, seed=seed, storage=storage,
+                                  study=study, heartbeat_s=heartbeat, across_machines=across_machines)  # fmt: skip
+        runner = Search(space, prof, settings, out, Cache(cache_dir, enabled=not fresh), run_id,
+                        on_trial=lambda *a: console.print_trial(*a, prof))  # fmt: skip
+        outcome = runner.run()
     except ArchbenchError as exc:
         _fail(str(exc))
-    from archbench import console
-
+    except KeyboardInterrupt:
+        kept = f"finished trials kept in {runner.run_dir}; rerun to resume" if runner else "nothing was run"
+        typer.echo(f"interrupted: {kept}", err=True)
+        raise typer.Exit(130) from None
     console.print_search(outcome, prof)
 
 

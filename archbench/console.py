@@ -261,12 +261,21 @@ def print_gate(checks: list[Any], passed: bool, fmt: str = "text") -> None:
     console.print("[bold green]gate passed[/]" if passed else "[bold red]gate failed[/]")
 
 
-def print_trial(i: int, total: int, r: Any, profile: Any) -> None:
-    params = r.meta.get("search_params", {})
-    _plain().print(f"trial {i + 1}/{total} {params}: " + result_line(i + 1, total, r, profile).split(": ", 1)[1])
+def print_trial(number: int, done: int, budget: int | None, r: Any, values: dict[str, Any], profile: Any) -> None:
+    """One finished trial as one plain line: its number, the values sampled, then the result line."""
+    shown = ", ".join(f"{k}={fmt.num(v) if isinstance(v, float) else v}" for k, v in values.items())
+    head = f"trial {number} [{done}/{budget if budget is not None else '?'}] {r.candidate}/{r.variant} ({shown})"
+    _plain().print(f"{head}: " + result_line(done, budget or 0, r, profile).split(": ", 1)[1])
 
 
 def print_search(outcome: Any, profile: Any) -> None:
     print_fronts(list(outcome.results), {profile.name: profile})
+    out = _plain()
+    study = outcome.study
+    hv = f", hypervolume {outcome.hypervolume[-1]:.3f}" if outcome.hypervolume else ""
+    out.print(f"study {study.study_name}: {len(outcome.results)} trials in this front ({outcome.measured_here} "
+              f"measured now){hv}" + ("" if outcome.complete else ", incomplete"))  # fmt: skip
+    if outcome.left_out:
+        out.print(f"{outcome.left_out} trials measured on other machines left out (--across-machines to include)")
     files = ", ".join(sorted(p.name for p in outcome.files.values()))
-    _plain().print(f"results: {outcome.run_dir}/ ({files})")
+    out.print(f"results: {outcome.run_dir}/ ({files})")

@@ -1,104 +1,217 @@
 """Architecture search with Optuna (ask/tell) over the same build + measure path as `sweep`.
 
-Each trial proposes a built-in architecture, runs it through Sweep (child-process build, cached, and
-measurement on the profile), and tells Optuna three objectives — accuracy (max), latency at the
-budget's percentile (min), peak memory (min) — plus one constraint per budget via
-`trial.set_constraint` (<= 0 satisfied), so the sampler learns where the feasible region is. All
-trials' results are judged together: the search's front is the front of everything it measured.
+Each trial takes the space's base candidate with the sampled values (archbench/search_space.py), runs
+it as a one-candidate sweep (archbench.sweep.Sweep: child-process build, cached, measured on the
+profile) and tells Optuna three objectives, the task's metric (max), latency at the budget's
+percentile (min), peak memory (min), with one constraint per budget via `trial.set_constraint`
+(<= 0 satisfied). An undecided budget (the confidence interval straddles the limit) is told as
+violated by max(value - limit, EPS): the sampler treats it as barely infeasible, and the front never
+holds it. The study lives in Optuna storage (archbench/search_storage.py): rerunning resumes it, and
+several workers, on several machines, can fill one study. The report (archbench/search_report.py) is
+a sweep's four files over every trial measured on this machine, plus hypervolume.png.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import random
+import time
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from archbench.cache import Cache
-from archbench.config import BuiltinCandidate, HardwareProfile, SweepConfig, TrainSettings
+from archbench.config import HardwareProfile
 from archbench.result import Result
+from archbench.search_space import SearchSpace
 
-SPACES = ("mlp", "cnn")
-BIG = 1e9  # stands in for "unmeasured" in objectives and constraints (Optuna needs finite numbers)
+DIRECTIONS = ["maximize", "minimize", "minimize"]
+SAMPLERS = ("nsga2", "tpe", "random", "grid")
+BIG = 1e9  # stands in for "not measured" (Optuna needs finite numbers)
+EPS = 1e-6  # how far an undecided budget counts as violated when its estimate is inside the limit
+DEFAULT_TRIALS = 20
 
-
-def suggest(trial: Any, family: str) -> dict[str, Any]:
-    """The search space of a built-in family (documented in README)."""
-    if family == "mlp":
-        layers = trial.suggest_int("layers", 1, 4)
-        width = trial.suggest_int("width", 8, 1024, log=True)
-        return {"hidden": [width] * layers}
-    if family == "cnn":
-        blocks = trial.suggest_int("blocks", 1, 3)
-        base = trial.suggest_int("base_channels", 4, 64, log=True)
-        hidden = trial.suggest_int("hidden", 16, 256, log=True)
-        return {"channels": [base * 2**i for i in range(blocks)], "hidden": hidden}
-    raise ValueError(f"no search space for family {family!r}")
+OnTrial = Callable[[int, int, int | None, Result, dict[str, Any]], None]  # (number, done, budget, result, values)
 
 
-def objectives(result: Result, profile: HardwareProfile) -> tuple[float, float, float]:
-    latency = result.latency.get(profile.budget.percentile)
-    memory = result.peak_memory_mb
-    return (result.accuracy or 0.0, latency if latency is not None else BIG, memory if memory is not None else BIG)
-
-
-def finite(x: float) -> float:
-    return x if math.isfinite(x) else BIG
+@dataclass
+class SearchSettings:
+    sampler: str = "nsga2"
+    trials: int | None = None  # the study's total budget of trials (all workers together)
+    timeout_s: float | None = None  # this worker stops starting trials after this long
+    seed: int = 0
+    storage: str | None = None  # an Optuna storage URL; default: SQLite in the run directory
+    study: str | None = None  # default: the run id
+    heartbeat_s: int = 10  # a worker silent for 3x this long has its trial failed and retried
+    across_machines: bool = False  # put trials measured on other machines into this front
 
 
 @dataclass
 class SearchOutcome:
     run_dir: Path
-    results: list[Result]
+    results: list[Result]  # the trials in this front (this machine's, unless across_machines)
     files: dict[str, Path]
     study: Any
+    measured_here: int = 0  # trials this worker ran now
+    left_out: int = 0  # trials measured on other machines, not in this front
+    hypervolume: list[float] = field(default_factory=list)
+    complete: bool = False
 
 
-def run_search(family: str, profile: HardwareProfile, trials: int, variant: str, out_root: Path, cache: Cache,
-               run_id: str, train: TrainSettings, seed: int = 0,
-               on_trial: Callable[[int, Result], None] | None = None) -> SearchOutcome:  # fmt: skip
+def objectives(result: Result, profile: HardwareProfile) -> tuple[float, float, float]:
+    """(metric, latency at the budget's percentile, peak memory) as told to Optuna."""
+    acc = result.pipeline_accuracy if profile.upstream else result.accuracy
+    latency = result.latency_at(profile.budget.percentile)
+    memory = result.peak_memory_mb
+    return (acc or 0.0, _finite(latency), _finite(memory))
+
+
+def constraints(result: Result) -> dict[str, float]:
+    """One value per budget, <= 0 satisfied; undecided counts as violated (by at least EPS)."""
+    out = {}
+    for v in result.verdicts:
+        value = _finite(v.constraint)
+        out[v.budget] = max(value, EPS) if v.status == "undecided" else value
+    return out
+
+
+def _finite(x: float | None) -> float:
+    return x if x is not None and math.isfinite(x) else BIG
+
+
+def default_run_id(space: SearchSpace, profile: HardwareProfile) -> str:
+    """Deterministic, so that rerunning the same command resumes the same study."""
+    return f"search-{space.fingerprint(profile, DIRECTIONS)[:10]}"
+
+
+def make_sampler(name: str, seed: int, budget: int | None) -> Any:
     import optuna
 
-    from archbench import report
-    from archbench.env import collect_environment, machine_fingerprint
-    from archbench.pareto import evaluate
-    from archbench.sweep import Sweep, safe_run_dir
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if name == "nsga2":
+            # A small population: with the default 50, a 20-trial search would be all random first generation.
+            population = max(4, min(50, (budget or 200) // 4))
+            return optuna.samplers.NSGAIISampler(seed=seed, population_size=population)
+        if name == "tpe":
+            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(3, min(10, (budget or 40) // 4)))
+        if name in ("random", "grid"):  # grid: the points are queued in the study; random fills any gap
+            return optuna.samplers.RandomSampler(seed=seed)
+    from archbench.errors import ConfigError
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    run_dir = safe_run_dir(out_root, run_id)
-    study = optuna.create_study(
-        directions=["maximize", "minimize", "minimize"], sampler=optuna.samplers.TPESampler(seed=seed)
-    )
-    profiles = {profile.name: profile}
-    results: list[Result] = []
-    env = collect_environment()
-    run_info = {"run_id": run_id, "search": {"family": family, "variant": variant, "trials": trials, "seed": seed},
-                "machine": machine_fingerprint(env), "complete": False}  # fmt: skip
-    files: dict[str, Path] = {}
-    try:
-        for i in range(trials):
-            trial = study.ask()
-            params = suggest(trial, family)
-            cand = BuiltinCandidate(name=f"{family}-t{i:03d}", family=family, params=params, variants=[variant])
-            config = SweepConfig(candidates=[cand], train=train)
-            sweep = Sweep(config, [profile], run_dir / "trials", cache, run_id=f"t{i:03d}")
-            result = sweep.run().results[0]
-            result.meta["search_params"] = params
-            results.append(result)
-            evaluate(results, profiles)
-            if result.status != "ok":
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            else:
-                for v in result.verdicts:
-                    trial.set_constraint(v.budget, finite(v.constraint) if v.status != "undecided" else
-                                         max(finite(v.constraint), 1e-9))  # fmt: skip
-                study.tell(trial, list(objectives(result, profile)))
-            report.write_result_json(run_dir, results, profiles, env, run_info, complete=False)
-            if on_trial:
-                on_trial(i, result)
-        run_info["complete"] = True
-    finally:
-        evaluate(results, profiles)
-        files = report.write_all(run_dir, results, profiles, env, run_info, run_info["complete"])
-    return SearchOutcome(run_dir, results, files, study)
+    raise ConfigError("--sampler", "sampler", f"{name!r} is not one of {', '.join(SAMPLERS)}")
+
+
+class Search:
+    def __init__(self, space: SearchSpace, profile: HardwareProfile, settings: SearchSettings, out_root: Path,
+                 cache: Cache, run_id: str | None = None, on_trial: OnTrial | None = None) -> None:  # fmt: skip
+        from archbench.sweep import safe_run_dir
+
+        self.space, self.profile, self.settings, self.cache = space, profile, settings, cache
+        self.run_id = run_id or default_run_id(space, profile)
+        self.run_dir = safe_run_dir(out_root, self.run_id)
+        self.on_trial = on_trial or (lambda *a: None)
+        self.fingerprint = space.fingerprint(profile, DIRECTIONS)
+
+    def run(self) -> SearchOutcome:
+        import optuna
+
+        from archbench import search_report
+        from archbench.env import collect_environment, machine_fingerprint
+        from archbench.plan import prepare_task
+        from archbench.search_storage import open_storage, open_study, storage_url
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        s = self.settings
+        if s.sampler not in SAMPLERS:
+            from archbench.errors import ConfigError
+
+            raise ConfigError("--sampler", "sampler", f"{s.sampler!r} is not one of {', '.join(SAMPLERS)}")
+        grid = self.space.grid() if s.sampler == "grid" else None  # not finite: an error before anything is made
+        if grid is not None:  # the whole grid unless told fewer
+            budget: int | None = min(s.trials or len(grid), len(grid))
+        else:
+            budget = s.trials if s.trials is not None else (None if s.timeout_s else DEFAULT_TRIALS)
+        task = prepare_task(self.space.config, [self.profile], self.cache, self.space.file)  # bad data: stop here
+        environment = collect_environment()
+        machine = machine_fingerprint(environment)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        url = storage_url(self.run_dir, s.storage)
+        storage = open_storage(url, s.heartbeat_s)
+        seed = s.seed if s.storage is None else s.seed * 1_000_003 + os.getpid()  # workers must not propose alike
+        study = open_study(storage, s.study or self.run_id, DIRECTIONS, self.fingerprint,
+                           make_sampler(s.sampler, seed, budget))  # fmt: skip
+        if grid is not None:  # idempotent: a rerun with a larger --trials queues only the points not yet there
+            random.Random(s.seed).shuffle(grid)
+            for point in grid[:budget]:
+                study.enqueue_trial(point, skip_if_exists=True)
+        info = {"file": self.space.file, "sampler": s.sampler, "study": study.study_name,
+                "storage": search_report.masked_url(url), "budget": budget, "fingerprint": self.fingerprint,
+                "profile": self.profile.name}  # fmt: skip
+        report = search_report.SearchReport(self.run_dir, self.run_id, self.profile, environment, machine, info,
+                                            task.y_test.tolist(), s.across_machines)  # fmt: skip
+        measured, complete = 0, False
+        try:
+            measured = self._loop(study, budget, machine, report)
+            complete = True
+        finally:
+            outcome = report.write(study, complete)
+        outcome.measured_here = measured
+        return outcome
+
+    def _loop(self, study: Any, budget: int | None, machine: str, report: Any) -> int:
+        from archbench.search_storage import counted, give_back, heartbeat, next_trial
+
+        deadline = time.monotonic() + self.settings.timeout_s if self.settings.timeout_s else None
+        measured = 0
+        while (trial := next_trial(study, budget, deadline, poll_s=min(2.0, self.settings.heartbeat_s))) is not None:
+            try:
+                with heartbeat(study._storage, trial._trial_id):
+                    values = self.space.suggest(trial)
+                    result = self._measure(trial.number, values)
+                    self._tell(study, trial, result, values, machine)
+            except BaseException:  # Ctrl-C, SIGTERM, a crash: the trial goes back to the queue
+                give_back(study, trial)
+                raise
+            report.keep(trial.number, result)
+            measured += 1
+            done = len([t for t in counted(study.get_trials(deepcopy=False)) if t.state.is_finished()])
+            self.on_trial(trial.number, done, budget, result, values)
+        return measured
+
+    def _measure(self, number: int, values: dict[str, Any]) -> Result:
+        """One trial = a one-candidate sweep: the same plan/build/measure/assemble path as `archbench sweep`."""
+        from archbench.sweep import Sweep
+
+        name = f"{self.space.base.name}-t{number:04d}"
+        try:
+            cand = self.space.candidate(values, name)
+        except ValueError as exc:  # e.g. heads that do not divide the hidden size: the trial fails, the search goes on
+            variant = values.get(next((k for k, p in self.space.params.items() if p.path == "variants"), ""))
+            return Result.failed(name, variant or self.space.base.variants[0], self.profile.name,
+                                 error=f"the sampled values do not make a valid candidate: {exc}")  # fmt: skip
+        config = self.space.config.model_copy(update={"candidates": [cand]})
+        sweep = Sweep(config, [self.profile], self.run_dir / "trials", self.cache, run_id=f"t{number:04d}",
+                      config_file=self.space.file)  # fmt: skip
+        return sweep.run().results[0]
+
+    def _tell(self, study: Any, trial: Any, result: Result, values: dict[str, Any], machine: str) -> None:
+        from optuna.trial import TrialState
+
+        from archbench.pareto import evaluate
+        from archbench.search_report import compact
+
+        evaluate([result], {self.profile.name: self.profile})
+        result.meta["search"] = {"trial": trial.number, "values": values, "machine": machine}
+        trial.set_user_attr("machine", machine)
+        trial.set_user_attr("result", compact(result))
+        if result.status != "ok":
+            trial.set_user_attr("error", (result.error or "")[-500:])
+            study.tell(trial, state=TrialState.FAIL)
+            return
+        for name, value in constraints(result).items():
+            trial.set_constraint(name, value)
+        study.tell(trial, list(objectives(result, self.profile)))

@@ -49,6 +49,8 @@ class SweepConfig(Frozen):
     candidates: list[Candidate] = Field(min_length=1)
     profiles: list[str] | None = Field(None, description="profile names or paths; default: shipped CPU ones")
     repeats: int = Field(1, ge=1, le=100, description="interleaved repeats of every measurement")
+    # a search space (archbench search, validated there): one file can serve both commands; a sweep ignores it
+    search: dict[str, Any] | None = None
 
     @field_validator("task", mode="before")
     @classmethod

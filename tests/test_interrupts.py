@@ -76,7 +76,7 @@ class Env:
         proc = subprocess.Popen(
             [sys.executable, "-m", "archbench", "sweep", "-c", str(cands), "-p", str(self.profile),
              "--out", str(self.out), "--run-id", run_id],
-            stdout=log, stderr=subprocess.STDOUT, env={**self.env, **extra_env},
+            stdout=log, stderr=subprocess.STDOUT, env={**self.env, **extra_env}, preexec_fn=_default_sigint,
         )  # fmt: skip
         proc.log = log  # type: ignore[attr-defined]
         return proc
@@ -97,6 +97,12 @@ class Env:
         """Identity of every cached measurement and build: a rewrite changes inode and mtime."""
         files = [*self.cache.glob("measure/*/*.json"), *self.cache.glob("builds/*/build.json")]
         return {str(p.relative_to(self.cache)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in files}
+
+
+def _default_sigint() -> None:
+    """In the sweep before exec: a test runner started in the background (nohup, `cmd &` in a script) has
+    SIGINT ignored, which exec passes on, so the sweep would never see the test's Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def read_results(path: Path) -> dict[tuple[str, str], dict]:

@@ -60,7 +60,7 @@ class Sweep:
 
         environment = collect_environment()
         machine = machine_fingerprint(environment)
-        started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         run_info = {"run_id": self.run_id, "started": started, "candidates_file": self.config_file,
                     "task": self.config.task.model_dump(mode="json"), "machine": machine}  # fmt: skip
         task = prepare_task(self.config, self.profiles, self.cache, self.config_file)  # bad data: nothing to keep

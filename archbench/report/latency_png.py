@@ -99,15 +99,8 @@ def write_latency_png(run_dir: str | Path, results: Sequence[Result], profiles: 
     results = list(results)
     skipped = skipped_profiles(results, profiles)
     shown = [n for n in profiles if n not in skipped]
-    fig = plotkit.new_figure(11.0, 4.0 * max(1, len(shown)) + 0.4)
-    if skipped:
-        fig.suptitle("not drawn: " + "; ".join(f"{n} ({why})" for n, why in skipped.items()), fontsize=8,
-                     color="0.35")  # fmt: skip
-    if not shown:
-        ax = fig.subplots()
-        ax.text(0.5, 0.5, "no profile was measured", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-    else:
+    fig = plotkit.profiles_figure(skipped, shown, 4.0, 0.4)
+    if shown:
         for ax, name in zip(fig.subplots(len(shown), 1, squeeze=False)[:, 0], shown, strict=True):
             _panel(ax, [r for r in results if r.profile == name], profiles[name])
     return plotkit.save_png(fig, Path(run_dir) / LATENCY_PNG)

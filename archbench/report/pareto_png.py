@@ -155,14 +155,8 @@ def write_pareto_png(run_dir: str | Path, results: Sequence[Result], profiles: d
     results = list(results)
     skipped = skipped_profiles(results, profiles)
     shown = [n for n in profiles if n not in skipped] or []
-    fig = plotkit.new_figure(11.0, 4.3 * max(1, len(shown)) + 0.9)
-    if skipped:
-        fig.suptitle("not drawn: " + "; ".join(f"{n} ({why})" for n, why in skipped.items()), fontsize=8,
-                     color="0.35")  # fmt: skip
+    fig = plotkit.profiles_figure(skipped, shown, 4.3, 0.9)
     if not shown:
-        ax = fig.subplots()
-        ax.text(0.5, 0.5, "no profile was measured", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
         return plotkit.save_png(fig, Path(run_dir) / PARETO_PNG)
     axes = fig.subplots(len(shown), 2, squeeze=False, gridspec_kw={"width_ratios": (3, 2)})
     spare: dict[str, str] = {}

@@ -57,6 +57,20 @@ def new_figure(width: float, height: float) -> Any:
     return fig
 
 
+def profiles_figure(skipped: dict[str, str], shown: Sequence[str], row_height: float, extra: float) -> Any:
+    """A figure with a row per shown profile; skipped profiles are named in its title, not drawn, and a
+    figure with nothing to show says so."""
+    fig = new_figure(11.0, row_height * max(1, len(shown)) + extra)
+    if skipped:
+        fig.suptitle("not drawn: " + "; ".join(f"{n} ({why})" for n, why in skipped.items()), fontsize=8,
+                     color="0.35")  # fmt: skip
+    if not shown:
+        ax = fig.subplots()
+        ax.text(0.5, 0.5, "no profile was measured", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+    return fig
+
+
 def freeze_layout(fig: Any) -> Any:
     """Lay the figure out once and keep the axes where they are, so labels placed next fit the final image."""
     fig.canvas.draw()

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -37,28 +35,11 @@ def run_model(task_path: Path, candidate: dict[str, Any], variant: str, build: d
 
 def run_module_child(module: str, job: dict[str, Any], timeout_s: float,
                      threads: int | None = None) -> tuple[dict[str, Any] | None, str | None]:  # fmt: skip
-    """`python -m MODULE JOB OUT` with run_child's safety (own session, group kill, parent-death, rusage)."""
-    from archbench.measure.runner import JOB_DIR_PREFIX, _explain, _kill_group, _tail, _wait, child_env
+    """`python -m MODULE JOB OUT` with the measuring child's safety (guard, subreaper, timeout, rusage)."""
+    from archbench.measure.runner import run_child
 
-    with tempfile.TemporaryDirectory(prefix=JOB_DIR_PREFIX) as tmp:
-        job_path, out_path, stderr_path = Path(tmp) / "job.json", Path(tmp) / "out.json", Path(tmp) / "stderr.txt"
-        job_path.write_text(json.dumps(job))
-        with open(stderr_path, "wb") as err:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", module, str(job_path), str(out_path)],
-                stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=child_env(threads), start_new_session=True,
-            )  # fmt: skip
-            try:
-                status, _, timed_out = _wait(proc, timeout_s)
-            except BaseException:  # Ctrl-C or teardown: leave no orphan behind
-                _kill_group(proc)
-                raise
-        try:
-            payload = json.loads(out_path.read_text()) if out_path.exists() else None
-        except ValueError:
-            payload = None
-        error = _explain(status, timed_out, timeout_s, payload, _tail(stderr_path))
-        return (payload if error is None else None), error
+    outcome = run_child(None, job, timeout_s, threads, module=module)
+    return outcome.payload, outcome.error
 
 
 # ---- child side -----------------------------------------------------------------------------------------

@@ -205,8 +205,10 @@ def kill_tree(root: int, timeout_s: float = KILL_TREE_TIMEOUT_S) -> list[int]:
         time.sleep(0.002)
 
 
-def run_child(kind: str, job: dict[str, Any], timeout_s: float, threads: int | None = None) -> ChildOutcome:
-    """Run one job in a fresh interpreter in its own session; kill everything it started on timeout."""
+def run_child(kind: str | None, job: dict[str, Any], timeout_s: float, threads: int | None = None,
+              module: str = "archbench.measure.worker") -> ChildOutcome:  # fmt: skip
+    """Run one job (`python -m MODULE [KIND] JOB OUT`) in a fresh interpreter in its own session; kill
+    everything it started on timeout. The module must call die_with_parent first (as the worker does)."""
     with tempfile.TemporaryDirectory(prefix=JOB_DIR_PREFIX) as tmp:
         job_path, out_path = Path(tmp) / "job.json", Path(tmp) / "out.json"
         job_path.write_text(json.dumps(job))
@@ -214,7 +216,7 @@ def run_child(kind: str, job: dict[str, Any], timeout_s: float, threads: int | N
         start = time.perf_counter()
         with open(stderr_path, "wb") as err:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "archbench.measure.worker", kind, str(job_path), str(out_path)],
+                [sys.executable, "-m", module, *([kind] if kind else []), str(job_path), str(out_path)],
                 stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=child_env(threads), start_new_session=True,
             )  # fmt: skip
             try:

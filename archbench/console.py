@@ -100,7 +100,8 @@ def _run_plain(sweep: Any) -> Any:
         if result.status == "skipped":  # one line per skipped profile, not one per candidate
             if result.profile not in skipped:
                 skipped.add(result.profile)
-                out.print(f"[{i}/{total}] profile {result.profile}: {result.error}")
+                why = (result.error or "").removeprefix("profile skipped: ")
+                out.print(f"[{i}/{total}] profile {result.profile} skipped: {why}")
             return
         out.print(result_line(i, total, result, profile))
 

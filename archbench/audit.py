@@ -42,6 +42,7 @@ class AuditOutcome:
     agreement: dict[str, float]  # model -> share of test predictions equal to the run's recorded ones
     row_ids_recorded: bool
     losses: dict[str, np.ndarray] = field(default_factory=dict)  # split -> (models, samples), in split order
+    predicted: dict[str, np.ndarray] = field(default_factory=dict)  # split -> (models, samples) predicted class
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -78,6 +79,7 @@ def audit(run: Run, models: list[Model], splits: list[str], threshold: float,
     medians: dict[str, dict[str, float]] = {m: {} for m in scored}
     per_slice: dict[str, tuple[int, int]] = {}
     all_losses: dict[str, np.ndarray] = {}
+    all_predicted: dict[str, np.ndarray] = {}
     recorded = True
     for split in splits:
         x, y = (task.x_test, task.y_test) if split == "test" else (task.x_train, task.y_train)
@@ -86,8 +88,9 @@ def audit(run: Run, models: list[Model], splits: list[str], threshold: float,
         med, ratios, agreeing, flagged = flag(losses, threshold)
         for label, value in zip(scored, med, strict=True):
             medians[label][split] = float(value)
-        pred = majority_vote(np.array([scored[m][split]["predicted"] for m in scored]).reshape(len(scored), len(y)),
-                             task.num_classes)  # fmt: skip
+        all_predicted[split] = np.array([scored[m][split]["predicted"] for m in scored],
+                                        dtype=np.int64).reshape(len(scored), len(y))  # fmt: skip
+        pred = majority_vote(all_predicted[split], task.num_classes)
         ids, ok = row_ids(task.info, split, len(y))
         recorded &= ok
         for i in range(len(y)):
@@ -103,7 +106,7 @@ def audit(run: Run, models: list[Model], splits: list[str], threshold: float,
     notes = [] if recorded else [f"row is the 0-based index within its split: the {run.spec.kind} task kind does "
                                  "not record source row ids (archbench/rowids.py)"]  # fmt: skip
     return AuditOutcome(rows, list(scored), threshold, splits, medians, per_slice, agreement, recorded, all_losses,
-                        notes)  # fmt: skip
+                        all_predicted, notes)  # fmt: skip
 
 
 def _score(run: Run, model: Model, run_model: RunModel, splits: list[str]) -> dict[str, Any]:

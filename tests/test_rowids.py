@@ -92,7 +92,7 @@ def test_table_rows_and_a_batch_standardised_as_recorded(tmp_path):
         read_batch(tmp_path / "other.csv", spec, task, cfg)
     assert "other.csv" in str(err.value) and "f2" in str(err.value)
     (tmp_path / "unseen.csv").write_text("f0,f1,f2,f3,f4,f5,species\n1,2,3,4,5,6,yak\n")
-    with pytest.raises(ConfigError, match="row 1.species.*'yak'"):
+    with pytest.raises(ConfigError, match=r"row 1\.species.*'yak'"):
         read_batch(tmp_path / "unseen.csv", spec, task, cfg)
 
 

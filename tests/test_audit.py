@@ -24,7 +24,7 @@ def test_label_loss_is_cross_entropy_and_stable_for_huge_logits():
     assert np.isfinite(loss[1]) and loss[1] == pytest.approx(2e4)  # naive softmax would give log(0) = inf
 
 
-def test_flag_needs_a_strict_majority_of_models():
+def test_flag_needs_every_model_by_default_or_a_strict_majority():
     base = np.full((3, 20), 0.1)
     base[:, 0] = 5.0  # 50x the median under every model
     base[0, 1] = 5.0  # under one model only
@@ -32,8 +32,12 @@ def test_flag_needs_a_strict_majority_of_models():
     medians, ratios, agreeing, flagged = flag(base, 10.0)
     assert medians == pytest.approx([0.1, 0.1, 0.1])
     assert agreeing[:4].tolist() == [3, 1, 2, 0]
-    assert flagged[:4].tolist() == [True, False, True, False]
+    assert flagged[:4].tolist() == [True, False, False, False]
+    assert flag(base, 10.0, "majority")[3][:4].tolist() == [True, False, True, False]
     assert ratios[0, 0] == pytest.approx(50.0)
+    assert not flag(np.zeros((0, 5)), 10.0)[3].any()  # no model: nothing is flagged
+    with pytest.raises(ValueError):
+        flag(base, 10.0, "most")
 
 
 def test_flag_floors_a_near_zero_median():

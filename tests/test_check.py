@@ -1,4 +1,5 @@
-"""archbench check: the verdict rule, the drift figures, and a real text sweep checked on new batches."""
+"""archbench check: the verdict rule, the drift figures, and real text, table and image sweeps checked on new
+batches (audit's source rows are checked on the text sweep too)."""
 
 from __future__ import annotations
 
@@ -165,3 +166,127 @@ def test_a_digits_run_rejects_a_text_batch(tmp_path, monkeypatch, tiny_candidate
     monkeypatch.setenv("ARCHBENCH_CACHE", str(cache))
     out = CliRunner().invoke(app, ["check", str(run_dir), "--batch", str(batch)])
     assert out.exit_code == 2 and "b.csv" in out.output and ".npz" in out.output
+
+
+@pytest.mark.slow
+def test_audit_rows_point_at_the_source_csv_rows(text_run, monkeypatch):
+    """audit.csv's row is the 0-based data row of the sample's own file (test rows: test.csv; train: train.csv)."""
+    import csv
+
+    from archbench.audit import preview
+
+    root, run_dir = text_run
+    monkeypatch.setenv("ARCHBENCH_CACHE", str(root / "cache"))
+    out = CliRunner().invoke(app, ["audit", str(run_dir), "--split", "both", "--candidate", "tiny-bert/onnx"])
+    assert out.exit_code == 0, out.output
+    assert "row is the 0-based index within its split" not in out.output  # the text kind records source rows
+    with (run_dir / "audit.csv").open() as fh:
+        audited = list(csv.DictReader(fh))
+    source = {}
+    for split, name in (("test", "test.csv"), ("train", "train.csv")):
+        with (root / "data" / name).open() as fh:
+            source[split] = list(csv.DictReader(fh))
+    assert len(audited) == len(source["test"]) + len(source["train"])
+    for r in audited:
+        row = source[r["split"]][int(r["row"])]
+        assert preview(row["text"]) == r["input"] and row["label"] == r["label"]
+
+
+def _sweep(root, candidates: str):
+    from archbench.cache import Cache
+    from archbench.config import load_profile, load_sweep_config
+    from archbench.sweep import Sweep
+
+    cands = write(root / "cands.yaml", candidates)
+    outcome = Sweep(load_sweep_config(cands), [load_profile(write(root / "tiny.yaml", PROFILE))], root / "results",
+                    Cache(root / "cache"), run_id="t", config_file=str(cands)).run()  # fmt: skip
+    assert all(r.status == "ok" for r in outcome.results), [r.error for r in outcome.results]
+    return outcome.run_dir
+
+
+def _write_table(path, x, labels):
+    import csv
+
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([f"f{i}" for i in range(x.shape[1])] + ["species"])
+        writer.writerows([[f"{v:.5f}" for v in row] + [label] for row, label in zip(x, labels, strict=True)])
+    return path
+
+
+@pytest.fixture(scope="module")
+def table_run(tmp_path_factory):
+    from tests.task_data import write_table_csv
+
+    root = tmp_path_factory.mktemp("check-table")
+    write_table_csv(root / "data" / "train.csv", n=240, features=12, seed=0)
+    write_table_csv(root / "data" / "test.csv", n=150, features=12, seed=1)
+    return root, _sweep(root, """
+    task: {kind: table, train_file: data/train.csv, test_file: data/test.csv, label_column: species}
+    train: {epochs: 15, lr: 0.005, batch_size: 32, seed: 0}
+    candidates:
+      - {name: mlp, kind: builtin, family: mlp, params: {hidden: [16]}, variants: [onnx]}
+    """)
+
+
+def _table_check(root, run_dir, batch, monkeypatch):
+    monkeypatch.setenv("ARCHBENCH_CACHE", str(root / "cache"))
+    return CliRunner().invoke(app, ["check", str(run_dir), "--batch", str(batch), "--candidate", "mlp/onnx"])
+
+
+@pytest.mark.slow
+def test_table_unchanged_batch_passes(table_run, monkeypatch):
+    root, run_dir = table_run
+    out = _table_check(root, run_dir, root / "data" / "test.csv", monkeypatch)
+    assert out.exit_code == 0, out.output
+    doc = json.loads((run_dir / "check.json").read_text())
+    assert doc["dropped"] == [] and {s["name"] for s in doc["slices"]} == {"overall", "class-cat", "class-dog",
+                                                                          "class-emu"}  # fmt: skip
+    for s in doc["slices"]:  # standardised as the run recorded: the same inputs, the same figures
+        assert s["batch"]["value"] == pytest.approx(s["test"]["value"]) and s["batch"]["n"] == s["test"]["n"]
+    assert all(abs(f["smd"]) < 1e-9 for f in doc["shift"]["features"])
+
+
+@pytest.mark.slow
+def test_table_degraded_slice_is_flagged_with_its_features(table_run, monkeypatch, tmp_path):
+    from tests.task_data import table_rows
+
+    root, run_dir = table_run
+    x, labels = table_rows(300, features=12, seed=2)
+    dog = np.array(labels) == "dog"
+    x[dog, 5:10] -= 6  # the dogs lose their own features and take the cats': still labelled dog
+    x[dog, 0:5] += 6
+    out = _table_check(root, run_dir, _write_table(tmp_path / "degraded.csv", x, labels), monkeypatch)
+    assert out.exit_code == 1, out.output
+    doc = json.loads((run_dir / "check.json").read_text())
+    verdicts = {s["name"]: s["status"] for s in doc["slices"]}
+    assert verdicts["class-dog"] == DROPPED and verdicts["overall"] == DROPPED
+    assert verdicts["class-cat"] != DROPPED and verdicts["class-emu"] != DROPPED
+    shifted = {f["feature"] for f in doc["shift"]["features"]}
+    assert shifted <= {f"f{i}" for i in range(10)} and doc["shift"]["likely_reason"].startswith("feature f")
+
+
+@pytest.mark.slow
+def test_images_batch_folder_passes(tmp_path):
+    from tests.task_data import write_image_folder
+
+    write_image_folder(tmp_path / "train", per_class=60, size=12, seed=0)
+    write_image_folder(tmp_path / "test", per_class=40, size=12, seed=1)
+    write_image_folder(tmp_path / "batch", per_class=40, size=12, seed=2)
+    run_dir = _sweep(tmp_path, """
+    task: {kind: images, train_dir: train, test_dir: test, image_size: [8, 8], channels: 1}
+    train: {epochs: 20, lr: 0.005, batch_size: 16, seed: 0}
+    candidates:
+      - {name: cnn, kind: builtin, family: cnn, params: {channels: [8], hidden: 16}, variants: [onnx]}
+    """)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ARCHBENCH_CACHE", str(tmp_path / "cache"))
+        out = CliRunner().invoke(app, ["check", str(run_dir), "--batch", str(tmp_path / "batch"), "--candidate",
+                                       "cnn/onnx"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    doc = json.loads((run_dir / "check.json").read_text())
+    by = {s["name"]: s for s in doc["slices"]}
+    assert doc["dropped"] == [] and by["overall"]["batch"]["value"] >= 0.9
+    quartiles = [by[f"brightness-q{q}"]["batch"]["n"] for q in range(1, 5)]
+    assert sum(quartiles) == 80 and all(n > 5 for n in quartiles)  # cut at the test set's brightness
+    assert "brightness quartiles cut at the test set's" in (run_dir / "check.md").read_text()

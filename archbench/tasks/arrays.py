@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 
 from archbench.config import TaskSpecBase, resolve_user_path
 from archbench.errors import ConfigError
+from archbench.rowids import record_row_ids
 from archbench.tasks.base import TaskData, TaskKind
 from archbench.tasks.classes import class_slices, encode_labels, label_text, split_indices
 
@@ -77,7 +78,7 @@ def load_arrays_task(spec: Any) -> TaskData:
                               f"{list(x.shape[1:])}")  # fmt: skip
         test_labels = [label_text(v) for v in y_test_raw]
         rows = np.arange(len(test_labels))
-        x_train, train_labels = x, labels
+        x_train, train_labels, tr = x, labels, np.arange(len(labels))
     else:
         test_y_file, test_y_key = y_file, y_key
         tr, rows = split_indices(labels, spec.test_fraction, spec.seed)
@@ -93,6 +94,7 @@ def load_arrays_task(spec: Any) -> TaskData:
                  else f"stratified {spec.test_fraction:g} of the training arrays, seed {spec.seed}",
         "slices": "default: one per class (class-<label>)",
     }  # fmt: skip
+    record_row_ids(info, train=tr, test=rows)  # index in the training arrays, and in the test rows' arrays
     return TaskData(f"arrays:{sources[0]}", "tensor", len(names), x_train.astype(np.float32), y_train,
                     x_test.astype(np.float32), y_test, class_slices(y_test, names), info)  # fmt: skip
 

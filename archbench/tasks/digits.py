@@ -9,6 +9,7 @@ import numpy as np
 from pydantic import Field
 
 from archbench.config import TaskSpecBase
+from archbench.rowids import record_row_ids
 from archbench.tasks.base import TaskData, TaskKind
 
 
@@ -34,10 +35,15 @@ def load_digits_task(spec: Any) -> TaskData:
     digits = load_digits()
     x = (digits.images / 16.0).astype(np.float32)[:, None, :, :]  # (N, 1, 8, 8), scaled to [0, 1]
     y = digits.target.astype(np.int64)
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=spec.test_fraction, random_state=spec.seed, stratify=y)
+    # Split the row numbers (same seed, same stratification: the same split as splitting the arrays), so each
+    # sample's index in load_digits' arrays is known (archbench audit names it).
+    tr, te = train_test_split(np.arange(len(y)), test_size=spec.test_fraction, random_state=spec.seed, stratify=y)
+    x_tr, x_te, y_tr, y_te = x[tr], x[te], y[tr], y[te]
     # Slices: a hard subset (digits that are often confused) beside the rest, so per-slice budgets mean something.
     confusable = np.isin(y_te, [1, 7, 8, 9])
     slices = {"confusable": np.flatnonzero(confusable), "easy": np.flatnonzero(~confusable)}
     info = {"source": "sklearn.datasets.load_digits", "test_fraction": spec.test_fraction, "seed": spec.seed,
-            "labels": [str(i) for i in range(10)]}  # fmt: skip
+            "labels": [str(i) for i in range(10)],
+            "slice_classes": {"confusable": [1, 7, 8, 9], "easy": [0, 2, 3, 4, 5, 6]}}  # fmt: skip
+    record_row_ids(info, train=tr, test=te)
     return TaskData("digits", "tensor", 10, x_tr, y_tr, x_te, y_te, slices, info)

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from archbench.config import TaskSpecBase, resolve_user_path
 from archbench.errors import ConfigError
+from archbench.rowids import record_row_ids
 from archbench.tasks.base import TaskData, TaskKind
 from archbench.tasks.classes import class_slices, encode_labels, split_indices
 
@@ -85,6 +86,9 @@ def load_images_task(spec: Any) -> TaskData:
                   "value (q1 darkest)",
         "brightness_cuts": cuts,
     }  # fmt: skip
+    # each image's path relative to its folder (train_dir, or test_dir for the test images when given)
+    record_row_ids(info, train=[p.relative_to(train_dir).as_posix() for p in train_files],
+                   test=[p.relative_to(test_dir).as_posix() for p in test_files])  # fmt: skip
     return TaskData(f"images:{train_dir.name}", "tensor", len(names), x_train, y_train, x_test, y_test, slices, info)
 
 
@@ -139,5 +143,7 @@ def brightness_slices(x: np.ndarray) -> tuple[dict[str, np.ndarray], list[float]
     order = np.argsort(brightness, kind="stable")
     groups = np.array_split(order, 4)
     slices = {f"brightness-q{q + 1}": np.sort(g) for q, g in enumerate(groups) if len(g)}
-    cuts = [round(float(brightness[g[-1]]), 6) for g in groups[:-1] if len(g)]
+    # unrounded: a new batch is cut with these same values (archbench check), so a test image must land
+    # in the same quartile again
+    cuts = [float(brightness[g[-1]]) for g in groups[:-1] if len(g)]
     return slices, cuts

@@ -25,6 +25,7 @@ from pydantic import Field
 
 from archbench.config import IMPORT_PATTERN, PositiveFloat, TaskSpecBase
 from archbench.errors import ConfigError
+from archbench.rowids import record_row_ids
 from archbench.tasks.arrays import check_inputs, check_labels
 from archbench.tasks.base import TaskData, TaskKind
 from archbench.tasks.classes import class_slices, encode_labels, label_text
@@ -65,6 +66,7 @@ def load_import_task(spec: Any, config_file: str = "<config>") -> TaskData:
     info = {"source": spec.target, "kwargs": spec.kwargs, "labels": names, "sample_shape": list(x_train.shape[1:]),
             "input_dtype": str(x_train.dtype), "split": "as returned by the loader",
             "slices": "default: one per class (class-<label>)"}  # fmt: skip
+    record_row_ids(info, train=np.arange(len(y_tr)), test=np.arange(len(y_te)))  # index in the loader's arrays
     return TaskData(f"import:{spec.target}", "tensor", len(names), x_train.astype(np.float32), y_tr,
                     x_test.astype(np.float32), y_te, class_slices(y_te, names), info)  # fmt: skip
 

@@ -18,6 +18,7 @@ from pydantic import Field, field_validator
 
 from archbench.config import TaskSpecBase, resolve_user_path
 from archbench.errors import ConfigError
+from archbench.rowids import record_row_ids
 from archbench.tasks.base import TaskData, TaskKind
 from archbench.tasks.classes import class_slices, encode_labels, label_text, split_indices
 from archbench.tasks.text_files import Table, read_table, require_column
@@ -70,7 +71,7 @@ def load_table_task(spec: Any, config_file: str = "<config>") -> TaskData:
         test = _read(Path(spec.test_file), spec.format)
         x_test, test_labels = _features_and_labels(test, features, spec.label_column)
         rows = np.arange(len(test_labels))
-        x_train, train_labels = x, labels
+        x_train, train_labels, tr = x, labels, np.arange(len(labels))
     else:
         test = train
         tr, rows = split_indices(labels, spec.test_fraction, spec.seed)
@@ -90,7 +91,9 @@ def load_table_task(spec: Any, config_file: str = "<config>") -> TaskData:
         "standardize": {"mean": [float(v) for v in mean], "std": [float(v) for v in std]} if spec.standardize
                        else None,
         "slices": "default: one per class (class-<label>)",
+        "feature_names": features,  # for reports that name a feature (check's drift report)
     }  # fmt: skip
+    record_row_ids(info, train=tr, test=rows)  # 0-based data rows of train_file, and of the test rows' file
     return TaskData(f"table:{Path(spec.train_file).name}", "tensor", len(names),
                     x_train.astype(np.float32), y_train, x_test.astype(np.float32), y_test,
                     class_slices(y_test, names), info)  # fmt: skip

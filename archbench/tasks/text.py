@@ -9,6 +9,7 @@ import numpy as np
 
 from archbench.config import resolve_user_path
 from archbench.errors import ConfigError
+from archbench.rowids import record_row_ids
 from archbench.tasks.base import TaskData, TaskKind
 from archbench.tasks.text_files import read_table, texts_and_labels
 from archbench.tasks.text_slices import default_slices, select_slices, token_lengths, word_lengths
@@ -75,6 +76,9 @@ def load_text_task(spec: Any, config_file: str = "<config>") -> TaskData:
         "slices": "default: short (<= median tokens) / long" if spec.slices is None
                   else [s.model_dump(mode="json") for s in spec.slices],
     }  # fmt: skip
+    # 0-based data rows (CSV: header not counted; JSONL: non-blank lines) of train_file and of the test
+    # rows' own file (test_file when given, else train_file)
+    record_row_ids(info, train=train_idx, test=test_idx)
     return TaskData(
         f"text:{Path(spec.train_file).name}", "text", len(names),
         np.array([texts[i] for i in train_idx], dtype=str), np.array([ids[labels[i]] for i in train_idx]),

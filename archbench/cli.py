@@ -279,6 +279,9 @@ def audit(
     ] = None,
     split: Annotated[str, typer.Option(help="Samples to audit: test, train or both.")] = "test",
     threshold: Annotated[float, typer.Option(min=1.0, help="Flag at loss >= this x the median loss.")] = 10.0,
+    agree: Annotated[
+        str, typer.Option(help="Flag when 'all' chosen models find the loss too high, or a strict 'majority'.")
+    ] = "all",
     cache_dir: Annotated[
         Path | None, typer.Option(help="Cache directory (default: $ARCHBENCH_CACHE or ~/.cache/archbench).")
     ] = None,
@@ -293,11 +296,13 @@ def audit(
     try:
         if split not in {"test", "train", "both"}:
             raise ConfigError("--split", "split", f"{split!r} must be test, train or both")
+        if agree not in {"all", "majority"}:
+            raise ConfigError("--agree", "agree", f"{agree!r} must be all or majority")
         run = open_run(result, Cache(cache_dir))
         models = load_models(run, candidate or front_labels(run))
         if not models:
             raise ConfigError(run.path, "fronts", "no front members: choose models with --candidate NAME/VARIANT")
-        outcome = run_audit(run, models, ["test", "train"] if split == "both" else [split], threshold)
+        outcome = run_audit(run, models, ["test", "train"] if split == "both" else [split], threshold, agree=agree)
         path = write_audit_csv(run, outcome)
     except ArchbenchError as exc:
         _fail(str(exc))

@@ -7,6 +7,12 @@ The samplers are then *replayed*: each runs an in-memory Optuna study whose tria
 objectives and constraints up in the table of measured grid points, over several seeds. This keeps the
 benchmark feasible on 2 busy cores; it measures the samplers' choices, not measurement noise.
 
+Each sampler runs one search per budget (--trials = 10/20/30/50% of the grid), as `archbench search`
+would: the same make_sampler, and a repeated point is not measured nor counted (search.duplicate_of).
+A grid point that failed (the header counts them) is a failed trial in every replay: until the build
+cache keeps every variant's artifact (NOTES-search.md, build-cache bug), a space that searches
+`variants` can fail points whose architecture was first built for another variant.
+
     PYTHONPATH=. ARCHBENCH_CACHE=/tmp/x python benchmarks/search_efficiency.py [--seeds 10] [--out DIR]
 """
 

@@ -6,9 +6,11 @@ profile) and tells Optuna three objectives, the task's metric (max), latency at 
 percentile (min), peak memory (min), with one constraint per budget via `trial.set_constraint`
 (<= 0 satisfied). An undecided budget (the confidence interval straddles the limit) is told as
 violated by max(value - limit, EPS): the sampler treats it as barely infeasible, and the front never
-holds it. The study lives in Optuna storage (archbench/search_storage.py): rerunning resumes it, and
-several workers, on several machines, can fill one study. The report (archbench/search_report.py) is
-a sweep's four files over every trial measured on this machine, plus hypervolume.png.
+holds it. A proposal that repeats an evaluated point is not measured again (duplicate_of): it is told
+PRUNED and does not count towards the trial budget. The study lives in Optuna storage
+(archbench/search_storage.py): rerunning resumes it, and several workers, on several machines, can fill
+one study. The report (archbench/search_report.py) is a sweep's four files over every trial measured on
+this machine, plus hypervolume.png.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ SAMPLERS = ("nsga2", "tpe", "random", "grid")
 BIG = 1e9  # stands in for "not measured" (Optuna needs finite numbers)
 EPS = 1e-6  # how far an undecided budget counts as violated when its estimate is inside the limit
 DEFAULT_TRIALS = 20
+MAX_REPEATS = 50  # proposals in a row that repeat evaluated points: the sampler has nothing new (space used up)
 
 OnTrial = Callable[[int, int, int | None, Result, dict[str, Any]], None]  # (number, done, budget, result, values)
 
@@ -87,14 +90,31 @@ def default_run_id(space: SearchSpace, profile: HardwareProfile) -> str:
     return f"search-{space.fingerprint(profile, DIRECTIONS)[:10]}"
 
 
+def duplicate_of(study: Any, trial: Any) -> int | None:
+    """The number of an earlier trial that evaluated the same point (same Optuna parameters), or None.
+
+    Samplers re-propose points (NSGA-II's offspring often equal a parent in a finite space; random draws
+    repeat): measuring one again is a wasted trial, since the cache would return the same result. Only
+    evaluated trials count: COMPLETE, or FAIL with the measurement's error (an interrupted trial is not)."""
+    from optuna.trial import TrialState
+
+    params = trial.params
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)):
+        evaluated = t.state == TrialState.COMPLETE or "error" in t.user_attrs
+        if evaluated and t.number != trial.number and t.params == params:
+            return t.number
+    return None
+
+
 def make_sampler(name: str, seed: int, budget: int | None) -> Any:
     import optuna
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if name == "nsga2":
-            # A small population: with the default 50, a 20-trial search would be all random first generation.
-            population = max(4, min(50, (budget or 200) // 4))
+            # A small population, about a third of the budget: with Optuna's default 50 a 20-trial search
+            # would be all random first generation; a third leaves two generations of crossover/mutation.
+            population = max(4, min(50, (budget or 150) // 3))
             return optuna.samplers.NSGAIISampler(seed=seed, population_size=population)
         if name == "tpe":
             return optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(3, min(10, (budget or 40) // 4)))
@@ -163,19 +183,31 @@ class Search:
         return outcome
 
     def _loop(self, study: Any, budget: int | None, machine: str, report: Any) -> int:
-        from archbench.search_storage import counted, give_back, heartbeat, next_trial
+        from optuna.trial import TrialState
+
+        from archbench.search_storage import DUPLICATE, counted, give_back, heartbeat, next_trial
 
         deadline = time.monotonic() + self.settings.timeout_s if self.settings.timeout_s else None
-        measured = 0
+        measured = repeats = 0
         while (trial := next_trial(study, budget, deadline, poll_s=min(2.0, self.settings.heartbeat_s))) is not None:
             try:
                 with heartbeat(study._storage, trial._trial_id):
                     values = self.space.suggest(trial)
-                    result = self._measure(trial.number, values)
-                    self._tell(study, trial, result, values, machine)
+                    twin = duplicate_of(study, trial)
+                    if twin is None:
+                        result = self._measure(trial.number, values)
+                        self._tell(study, trial, result, values, machine)
             except BaseException:  # Ctrl-C, SIGTERM, a crash: the trial goes back to the queue
                 give_back(study, trial)
                 raise
+            if twin is not None:  # not measured, not counted in the budget: the sampler proposes again
+                trial.set_user_attr(DUPLICATE, twin)
+                study.tell(trial, state=TrialState.PRUNED)
+                repeats += 1
+                if repeats >= MAX_REPEATS:
+                    break
+                continue
+            repeats = 0
             report.keep(trial.number, result)
             measured += 1
             done = len([t for t in counted(study.get_trials(deepcopy=False)) if t.state.is_finished()])

@@ -1,7 +1,8 @@
 """Where a study lives and how workers share it: Optuna RDB storage (SQLite by default, PostgreSQL for
 many machines), heartbeats so a dead worker's trial is failed and retried, and an exact trial budget.
 
-Budget: the study's trial budget counts *original* trials (not retries of a failed one). Trial numbers
+Budget: the study's trial budget counts *original* trials (not retries of a failed one, nor duplicates: a
+proposal equal to a point already evaluated is given up unmeasured, see search.duplicate_of). Trial numbers
 are unique and ordered in a study (Optuna locks the study row while numbering), so a worker whose new
 trial is number k counts the original trials below k: past the budget, it lost a race with another
 worker and gives the trial back as FAIL with user attr `archbench_surplus` (never measured).
@@ -22,6 +23,7 @@ from archbench.errors import ConfigError
 
 FINGERPRINT = "archbench_fingerprint"
 SURPLUS = "archbench_surplus"
+DUPLICATE = "archbench_duplicate_of"  # a proposal equal to an evaluated point: PRUNED unmeasured, not counted
 MAX_RETRY = 2  # a trial whose worker died is retried at most this often
 
 
@@ -87,9 +89,14 @@ def is_retry(trial: Any) -> bool:
     return "failed_trial" in trial.system_attrs
 
 
+def is_duplicate(trial: Any) -> bool:
+    """A trial that proposed an already evaluated point (given up unmeasured)."""
+    return DUPLICATE in trial.user_attrs
+
+
 def counted(trials: list[Any]) -> list[Any]:
-    """The trials the budget counts: originals, not retries of a trial whose worker died."""
-    return [t for t in trials if not is_retry(t)]
+    """The trials the budget counts: originals, not retries of a trial whose worker died, nor duplicates."""
+    return [t for t in trials if not is_retry(t) and not is_duplicate(t)]
 
 
 def next_trial(study: Any, budget: int | None, deadline: float | None, poll_s: float = 1.0) -> Any | None:
@@ -136,7 +143,7 @@ def worker_name() -> str:
 
 def _ordinal(study: Any, trial: Any) -> int:
     """How many original trials were created before this one."""
-    return sum(1 for t in study.get_trials(deepcopy=False) if t.number < trial.number and not is_retry(t))
+    return len(counted([t for t in study.get_trials(deepcopy=False) if t.number < trial.number]))
 
 
 @contextmanager

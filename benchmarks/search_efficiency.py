@@ -7,6 +7,12 @@ The samplers are then *replayed*: each runs an in-memory Optuna study whose tria
 objectives and constraints up in the table of measured grid points, over several seeds. This keeps the
 benchmark feasible on 2 busy cores; it measures the samplers' choices, not measurement noise.
 
+Each sampler runs one search per budget (--trials = 10/20/30/50% of the grid), as `archbench search`
+would: the same make_sampler, and a repeated point is not measured nor counted (search.duplicate_of).
+A grid point that failed (the header counts them) is a failed trial in every replay: until the build
+cache keeps every variant's artifact (NOTES-search.md, build-cache bug), a space that searches
+`variants` can fail points whose architecture was first built for another variant.
+
     PYTHONPATH=. ARCHBENCH_CACHE=/tmp/x python benchmarks/search_efficiency.py [--seeds 10] [--out DIR]
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import textwrap
 from pathlib import Path
@@ -21,13 +28,13 @@ from typing import Any
 
 SPACE = """
 task: {kind: digits}
-train: {epochs: 8, lr: 0.003, batch_size: 64, seed: 0}
+train: {epochs: 6, lr: 0.003, batch_size: 64, seed: 0}
 search:
   base: {name: g, kind: builtin, family: mlp, variants: [onnx]}
   params:
     layers: {type: int, low: 1, high: 2}
-    width: {type: categorical, choices: [8, 32, 128], path: params.hidden, repeat: layers}
-    variant: {type: categorical, choices: [onnx, onnx-int8], path: variants}
+    width: {type: categorical, choices: [8, 32, 128, 512], path: params.hidden, repeat: layers}
+    variant: {type: categorical, choices: [onnx, onnx-int8, torch], path: variants}
 """
 PROFILE = """
 name: bench-edge
@@ -35,7 +42,8 @@ device: cpu
 threads: 1
 batch_size: 1
 budget: {latency_ms: 0.2, percentile: p95, memory_mb: 400, min_accuracy: 0.85}
-measure: {max_seconds: 0.5, min_samples: 20, max_samples: 2000, warmup: 5, timeout_s: 120}
+measure: {max_seconds: 0.3, min_seconds: 0.1, min_samples: 20, max_samples: 2000, warmup: 5, timeout_s: 120,
+          throughput_seconds: 0.1, interference_retries: 0, race: false}
 """
 
 
@@ -72,32 +80,42 @@ def key(values: dict[str, Any]) -> str:
     return json.dumps(values, sort_keys=True)
 
 
-def replay(space: Any, lookup: dict[str, Any], sampler: str, seed: int, trials: int,
-           ref: tuple[float, float, float]) -> tuple[list[float], list[int]]:  # fmt: skip
-    """HV after each trial, and how many distinct points had been evaluated by then."""
+def replay(space: Any, lookup: dict[str, Any], sampler: str, seed: int, budget: int,
+           ref: tuple[float, float, float]) -> list[float]:  # fmt: skip
+    """HV after each evaluation of a `--trials budget` search, as archbench search runs it: a proposal that
+    repeats an evaluated point is given up unmeasured and not counted (search.duplicate_of)."""
     import optuna
 
     from archbench import hypervolume
-    from archbench.search import DIRECTIONS, make_sampler
+    from archbench.search import DIRECTIONS, MAX_REPEATS, duplicate_of, make_sampler
+    from archbench.search_storage import DUPLICATE
 
-    study = optuna.create_study(directions=DIRECTIONS, sampler=make_sampler(sampler, seed, trials))
+    study = optuna.create_study(directions=DIRECTIONS, sampler=make_sampler(sampler, seed, budget))
     points: list[Any] = []
-    seen: set[str] = set()
-    distinct = []
-    for _ in range(trials):
+    repeats = 0
+    while len(points) < budget and repeats < MAX_REPEATS:
         trial = study.ask()
         values = space.suggest(trial)
+        twin = duplicate_of(study, trial)
+        if twin is not None:
+            trial.set_user_attr(DUPLICATE, twin)
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            repeats += 1
+            continue
+        repeats = 0
         obj, cons, point = lookup[key(values)]
-        seen.add(key(values))
-        distinct.append(len(seen))
         points.append(point)
         if obj is None:
+            trial.set_user_attr("error", "failed in the grid")
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             continue
         for name, v in cons.items():
             trial.set_constraint(name, v)
         study.tell(trial, obj)
-    return hypervolume.history(points, ref), distinct
+    return hypervolume.history(points, ref)
+
+
+FRACTIONS = (0.1, 0.2, 0.3, 0.5)
 
 
 def main() -> None:
@@ -108,6 +126,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--samplers", default="nsga2,tpe,random")
     parser.add_argument("--out", type=Path, default=Path("results/bench-search"))
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -116,30 +135,44 @@ def main() -> None:
     n = len(lookup)
     ref = scale(profile, results)
     best = hypervolume.history([p for _, _, p in lookup.values()], ref)[-1]
-    budget30 = max(1, int(0.3 * n))
+    budgets = [max(1, round(f * n)) for f in FRACTIONS]
     feasible = sum(p is not None for _, _, p in lookup.values())
-    print(f"\ngrid: {n} points measured, {feasible} feasible; exhaustive front hypervolume {best:.4f} "
-          f"(normalised by the budgets)")
-    print(f"replay: {args.seeds} seeds per sampler, {n} trials each; 30% of the grid = {budget30} trials\n")
-    print("| sampler | HV at 30% (mean, min) | seeds >= 95% at 30% | trials to 95% (median) | distinct points at 30% |")
-    print("|---|---|---|---|---|")
+    failed = sum(o is None for o, _, _ in lookup.values())
+    print(
+        f"\ngrid: {n} points measured ({failed} failed), {feasible} feasible; exhaustive front hypervolume "
+        f"{best:.4f} (normalised by the budgets)"
+    )
+    print(
+        f"replay: {args.seeds} seeds per sampler; one search per budget --trials {budgets} "
+        f"({', '.join(f'{f:.0%}' for f in FRACTIONS)} of the grid)\n"
+    )
+    head = " | ".join(f"HV at {f:.0%} = {b}" for f, b in zip(FRACTIONS, budgets, strict=True))
+    print(f"| sampler | {head} | seeds >= 95% at 30% | evaluations to 95% (median) |")
+    print("|---|" + "---|" * (len(FRACTIONS) + 2))
     series = {}
-    for sampler in ("nsga2", "tpe", "random"):
-        at30, to95, distinct30, curves = [], [], [], []
+    i30 = FRACTIONS.index(0.3)
+    for sampler in args.samplers.split(","):
+        rows, to95, curves = [], [], []
         for seed in range(args.seeds):
-            hv, distinct = replay(space, lookup, sampler, seed, n, ref)
-            rel = [h / best if best else 0.0 for h in hv]
+            row = []
+            for b in budgets:
+                hv = replay(space, lookup, sampler, seed, b, ref)
+                row.append(hv[-1] / best if best else 0.0)
+            rel = [h / best if best else 0.0 for h in hv]  # the largest budget's run: its curve
             curves.append(rel)
-            at30.append(rel[budget30 - 1])
-            to95.append(next((i + 1 for i, v in enumerate(rel) if v >= 0.95), n + 1))
-            distinct30.append(distinct[budget30 - 1])
-        series[sampler] = [statistics.mean(c[i] for c in curves) for i in range(n)]
-        print(f"| {sampler} | {statistics.mean(at30):.3f}, {min(at30):.3f} | "
-              f"{sum(a >= 0.95 for a in at30)}/{args.seeds} | {statistics.median(to95):g} | "
-              f"{statistics.mean(distinct30):.1f} |")
+            rows.append(row)
+            to95.append(next((i + 1 for i, v in enumerate(rel) if v >= 0.95), None))
+        cols = list(zip(*rows, strict=True))
+        series[sampler] = [statistics.mean(c[i] for c in curves if i < len(c)) for i in range(budgets[-1])]
+        median = statistics.median(t if t is not None else math.inf for t in to95)
+        reached = sum(t is not None for t in to95)
+        median_text = f"{median:g}" if math.isfinite(median) else f"> {budgets[-1]}"
+        median_text += f" ({reached}/{args.seeds} seeds reach 95% within {budgets[-1]})"
+        cells = " | ".join(f"{statistics.mean(c):.3f}, {min(c):.3f}" for c in cols)
+        print(f"| {sampler} | {cells} | {sum(r[i30] >= 0.95 for r in rows)}/{args.seeds} | {median_text} |", flush=True)
     png = write_hypervolume_png(args.out / "search_efficiency.png", series,
                                 f"mean over {args.seeds} seeds: hypervolume / exhaustive front's", 1.0)  # fmt: skip
-    print(f"\nplot: {png}")
+    print(f"\ncells: mean, min over seeds of the hypervolume reached / the exhaustive front's\nplot: {png}")
 
 
 if __name__ == "__main__":

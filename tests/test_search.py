@@ -14,7 +14,8 @@ import pytest
 
 from archbench.errors import ConfigError
 from archbench.result import BudgetVerdict, Result
-from archbench.search import DIRECTIONS, EPS, constraints, objectives
+from archbench.search import DIRECTIONS, EPS, MAX_REPEATS, constraints, objectives
+from archbench.search_storage import DUPLICATE
 
 REPO = Path(__file__).resolve().parent.parent
 SPACE = """
@@ -118,6 +119,40 @@ def test_surplus_trial_from_a_race_is_given_back(tmp_path, monkeypatch):
     assert trials[1].user_attrs.get(SURPLUS) is True and "x" not in trials[1].params
 
 
+def test_repeated_point_is_a_duplicate_and_not_counted(tmp_path):
+    import optuna
+    from optuna.trial import TrialState
+
+    from archbench.search import duplicate_of
+    from archbench.search_storage import DUPLICATE, counted, give_back, next_trial, open_study
+
+    study = open_study(storage(tmp_path), "s", DIRECTIONS, "f", optuna.samplers.RandomSampler(seed=0))
+    for x in (1, 1, 2, 2):
+        study.enqueue_trial({"x": x})
+
+    def ask():
+        t = next_trial(study, 4, None)
+        t.suggest_int("x", 0, 100)
+        return t
+
+    first = ask()
+    study.tell(first, [0.5, 1.0, 1.0])
+    again = ask()
+    assert duplicate_of(study, again) == first.number
+    again.set_user_attr(DUPLICATE, first.number)
+    study.tell(again, state=TrialState.PRUNED)
+    interrupted = ask()  # x=2, given back unmeasured: not an evaluation, so x=2 is still new
+    give_back(study, interrupted)
+    a = ask()  # the retry of x=2 or the queued x=2
+    assert a.params == {"x": 2} and duplicate_of(study, a) is None
+    a.set_user_attr("error", "build failed")  # a measured failure is an evaluation
+    study.tell(a, state=TrialState.FAIL)
+    b = ask()
+    assert b.params == {"x": 2} and duplicate_of(study, b) == a.number
+    study.tell(b, state=TrialState.PRUNED)  # (no duplicate attr: counted like any trial)
+    assert len(counted(study.get_trials())) == 3  # first, the interrupted x=2, the queued x=2; not dup, not retry
+
+
 def run_cli(tmp_path, *args, timeout=900):
     env = {**os.environ, "PYTHONPATH": str(REPO), "ARCHBENCH_CACHE": str(tmp_path / "cache")}
     return subprocess.run([sys.executable, "-m", "archbench", "search", *args], capture_output=True, text=True,
@@ -168,3 +203,13 @@ def test_search_writes_front_and_resumes(tmp_path, tiny_profile):
     proc = run_cli(tmp_path, *args)
     assert proc.returncode == 2 and "another space" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert len(optuna.load_study(study_name="s1", storage=f"sqlite:///{run / 'study.db'}").trials) == 6
+    # NSGA-II on the exhausted grid: every proposal repeats a measured point; none is measured or counted,
+    # and the search stops after MAX_REPEATS of them in a row.
+    (tmp_path / "s.yaml").write_text(textwrap.dedent(SPACE))
+    proc = run_cli(tmp_path, *args[:-2], "--sampler", "nsga2", "--trials", "8")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert "6 trials in this front (0 measured now)" in proc.stdout
+    trials = optuna.load_study(study_name="s1", storage=f"sqlite:///{run / 'study.db'}").trials
+    dups = [t for t in trials[6:] if DUPLICATE in t.user_attrs]
+    assert len(trials) == 6 + MAX_REPEATS and len(dups) == MAX_REPEATS
+    assert all(t.state.name == "PRUNED" and trials[t.user_attrs[DUPLICATE]].params == t.params for t in dups)

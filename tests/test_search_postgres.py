@@ -106,7 +106,10 @@ def load(url: str, study: str):
 
 
 def originals(trials):
-    return [t for t in trials if "failed_trial" not in t.system_attrs and not t.user_attrs.get("archbench_surplus")]
+    """Trials the budget counts (not retries, not duplicates: archbench.search_storage.counted), less surplus."""
+    from archbench.search_storage import counted
+
+    return [t for t in counted(trials) if not t.user_attrs.get("archbench_surplus")]
 
 
 def test_two_workers_fill_one_study_exactly(postgres, tmp_path):

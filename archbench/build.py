@@ -46,17 +46,22 @@ def build_one(cand: Any, key: str, config: SweepConfig, task: PreparedTask, head
     from archbench.measure.runner import run_child
 
     cached = parse(BuildOutput, cache.get_build(key))
+    wanted = list(cand.variants)
     if cached is not None and cached.error is None:
-        return cached  # type: ignore[return-value]
+        if set(wanted) <= set(cached.variants):  # type: ignore[attr-defined]
+            return cached  # type: ignore[return-value]
+        # The key leaves the variants out (one training serves them all), but this build made fewer than
+        # asked for now (a search over variants): build again for both sets, so neither is lost.
+        wanted = list(dict.fromkeys([*cached.variants, *wanted]))  # type: ignore[attr-defined]
     out_dir = cache.new_build_dir(key)
     job = BuildJob(candidate=cand.model_dump(mode="json"), train=config.train_settings(cand),
-                   task_path=str(task.path), out_dir=str(out_dir), variants=list(cand.variants),
+                   task_path=str(task.path), out_dir=str(out_dir), variants=wanted,
                    memory_headroom_mb=headroom)  # fmt: skip
     outcome = run_child("build", job.model_dump(mode="json"), timeout_s=BUILD_TIMEOUT_S, threads=None)
     build = parse(BuildOutput, outcome.payload) if outcome.payload is not None else None
     if build is None:
         shutil.rmtree(out_dir, ignore_errors=True)
         return BuildOutput(build_key=key, error=outcome.error or "the build child's answer did not validate")
-    build.build_key, build.build_wall_s = key, outcome.wall_s  # type: ignore[attr-defined]
+    build.build_key, build.build_wall_s, build.variants = key, outcome.wall_s, wanted  # type: ignore[attr-defined]
     cache.put_build(key, build.model_dump(mode="json"))
     return build  # type: ignore[return-value]

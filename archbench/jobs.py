@@ -41,6 +41,7 @@ class BuildOutput(Message):
     # filled in by the parent:
     build_key: str = ""
     build_wall_s: float = 0.0
+    variants: list[str] = Field(default_factory=list)  # the variants this build was asked to produce
     error: str | None = None  # the whole build failed (no variant can be measured)
 
 

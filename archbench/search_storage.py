@@ -11,6 +11,7 @@ worker and gives the trial back as FAIL with user attr `archbench_surplus` (neve
 from __future__ import annotations
 
 import contextlib
+import random
 import threading
 import time
 import warnings
@@ -41,6 +42,9 @@ def masked(url: str) -> str:
         return url.split("@")[-1] if "@" in url else url
 
 
+SCHEMA_RACE_RETRIES = 5
+
+
 def open_storage(url: str, heartbeat_s: int) -> Any:
     """An Optuna RDBStorage with heartbeats; a bad URL, a missing driver, an unreachable server or a wrong
     password is one ConfigError."""
@@ -51,12 +55,21 @@ def open_storage(url: str, heartbeat_s: int) -> Any:
     if url.startswith("postgresql"):
         engine["connect_args"] = {"connect_timeout": 10}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                url, engine_kwargs=engine, heartbeat_interval=heartbeat_s, grace_period=3 * heartbeat_s,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
-            )  # fmt: skip
+        for attempt in range(SCHEMA_RACE_RETRIES + 1):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    return optuna.storages.RDBStorage(
+                        url, engine_kwargs=engine, heartbeat_interval=heartbeat_s, grace_period=3 * heartbeat_s,
+                        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                            max_retry=MAX_RETRY),
+                    )  # fmt: skip
+            except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+                # Workers starting together on an empty database race to create Optuna's tables; the loser
+                # sees a duplicate key. The tables exist then: open again (a little later, out of step).
+                if attempt == SCHEMA_RACE_RETRIES:
+                    raise
+                time.sleep(0.5 + random.random())
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError, ModuleNotFoundError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         raise ConfigError("--storage", masked(url), f"cannot open the study storage: "

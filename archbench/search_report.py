@@ -73,6 +73,9 @@ def write_hypervolume_png(path: Path, series: dict[str, Sequence[float]], title:
     if reference is not None:
         ax.axhline(reference, color="0.5", linestyle="--", label="exhaustive front")
     ax.set_xlabel("trials")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are whole
     ax.set_ylabel("hypervolume (normalised by the budgets)")
     ax.set_title(title, fontsize=9)
     ax.set_ylim(bottom=0)

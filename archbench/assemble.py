@@ -38,19 +38,20 @@ def slowdown(profile: HardwareProfile, payload: MeasurePayload, floors: Floors) 
     return interference.slowdown(payload.reference_us, floors.get(key)) or 1.0
 
 
-def run_queue_share(payload: MeasurePayload) -> float:
-    """Share of the timing loop the timed threads spent waiting for a core (0 when unknown)."""
+def run_queue_share(profile: HardwareProfile, payload: MeasurePayload) -> float:
+    """Share of the timing loop the timed threads spent waiting for a core (0 when unknown): the wait of
+    all threads over the loop's time on the profile's thread count, at most 1."""
     rq = payload.run_queue
     if not rq.wait_ms or not rq.loop_ms:
         return 0.0
-    return rq.wait_ms / rq.loop_ms
+    return min(1.0, rq.wait_ms / (rq.loop_ms * max(1, profile.threads)))
 
 
 def disturbed(profile: HardwareProfile, payload: MeasurePayload, floors: Floors) -> bool:
     """Measured on a slowed core, or while the timed threads waited for theirs (time-slicing)."""
     m = profile.measure
     return (bool(floors) and slowdown(profile, payload, floors) > m.interference_threshold) or (
-        run_queue_share(payload) > m.run_queue_threshold
+        run_queue_share(profile, payload) > m.run_queue_threshold
     )
 
 
@@ -105,7 +106,7 @@ def assemble(candidate: str, variant: str, profile: HardwareProfile, build: Buil
             "machine_state": [pl.machine_state for pl in payloads], "build_info": build.info,
             "padding_policy": first.padding_policy, "spec_key": spec_key,
             "measure_attempts": [pl.attempts for pl in payloads],
-            "run_queue_share": [round(run_queue_share(pl), 4) for pl in payloads],
+            "run_queue_share": [round(run_queue_share(profile, pl), 4) for pl in payloads],
             "involuntary_switches": [pl.run_queue.involuntary_switches for pl in payloads],
             "warmup_calls": [pl.warmup_calls for pl in payloads],
             "discarded_samples": [pl.discarded_samples for pl in payloads],

@@ -185,7 +185,7 @@ class Search:
     def _loop(self, study: Any, budget: int | None, machine: str, report: Any) -> int:
         from optuna.trial import TrialState
 
-        from archbench.search_storage import DUPLICATE, counted, give_back, heartbeat, next_trial
+        from archbench.search_storage import DUPLICATE, counted, give_back, heartbeat, is_retry, next_trial
 
         deadline = time.monotonic() + self.settings.timeout_s if self.settings.timeout_s else None
         measured = repeats = 0
@@ -193,7 +193,9 @@ class Search:
             try:
                 with heartbeat(study._storage, trial._trial_id):
                     values = self.space.suggest(trial)
-                    twin = duplicate_of(study, trial)
+                    # a retry of a trial whose worker died re-evaluates that point: never a duplicate
+                    retry = is_retry(study._storage.get_trial(trial._trial_id))
+                    twin = None if retry else duplicate_of(study, trial)
                     if twin is None:
                         result = self._measure(trial.number, values)
                         self._tell(study, trial, result, values, machine)

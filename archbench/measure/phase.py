@@ -162,4 +162,4 @@ def _quietness(job: Job, payload: MeasurePayload, floors: Floors) -> float:
     """Lower is quieter: the probe's slowdown, and the run-queue share weighs in as extra slowdown."""
     from archbench.assemble import run_queue_share
 
-    return slowdown(job.profile, payload, floors) * (1 + run_queue_share(payload))
+    return slowdown(job.profile, payload, floors) * (1 + run_queue_share(job.profile, payload))

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from archbench import fmt
 from archbench.errors import ArchbenchError
 from archbench.rundata import RERUN, Model, Run
 
@@ -149,9 +150,9 @@ def preview(sample: Any) -> str:
         text = " ".join(str(sample).split())
         return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
     arr = np.asarray(sample, dtype=np.float64)
-    head = " ".join(f"{v:.3g}" for v in arr.ravel()[:6])
+    head = " ".join(fmt.num(v) for v in arr.ravel()[:6])
     more = " …" if arr.size > 6 else ""
-    return f"shape {'x'.join(map(str, arr.shape))} mean {arr.mean():.3g}: {head}{more}"
+    return f"shape {'x'.join(map(str, arr.shape))} mean {fmt.num(arr.mean())}: {head}{more}"
 
 
 def write_audit_csv(run: Run, outcome: AuditOutcome) -> Any:
@@ -172,14 +173,15 @@ def summary_lines(outcome: AuditOutcome, top: int = 20) -> list[str]:
              f"flagged: loss >= {outcome.threshold:g} x the model's median loss, under "
              + ("every chosen model" if outcome.agree == "all" else "a majority of the chosen models")]
     for m, by_split in outcome.medians.items():
-        meds = ", ".join(f"{s} {v:.3g}" for s, v in by_split.items())
+        meds = ", ".join(f"{s} {fmt.num(v)}" for s, v in by_split.items())
         lines.append(f"  {m}: median loss {meds}; test predictions as recorded: {outcome.agreement[m]:.1%}")
     lines.append(f"top {min(top, len(outcome.rows))} by loss:")
     lines.append(f"  {'row':>6} {'split':5} {'label':>10} {'pred':>10} {'loss':>8} {'x med':>7} agree  input")
     for r in outcome.rows[:top]:
         mark = "*" if r["flagged"] else " "
         lines.append(f"{mark} {r['row']!s:>6} {r['split']:5} {r['label'][:10]:>10} {r['predicted'][:10]:>10} "
-                     f"{r['loss']:8.3g} {r['loss_over_median']:7.3g} {r['models_agreeing']:>5}  {r['input'][:60]}")
+                     f"{fmt.num(r['loss']):>8} {fmt.num(r['loss_over_median']):>7} {r['models_agreeing']:>5}  "
+                     f"{r['input'][:60]}")
     lines.append("flagged per slice:")
     lines += [f"  {name}: {k} of {n}" for name, (k, n) in outcome.per_slice.items()]
     return lines + [f"note: {n}" for n in outcome.notes]

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from archbench import fmt
 from archbench.audit import RunModel
 from archbench.errors import ArchbenchError
 from archbench.rundata import Model, Run
@@ -121,10 +122,12 @@ def markdown(o: CheckOutcome) -> str:
     ]
     if "lengths" in o.shift:
         ln = o.shift["lengths"]
-        lines += [f"- length ({ln['unit']}): median {ln['batch']['median']:g} vs {ln['test']['median']:g}, p95 "
-                  f"{ln['batch']['p95']:g} vs {ln['test']['p95']:g}; KS {ln['ks']:.3f} (p {ln['ks_p']:.2g})"]
+        b, t = ln["batch"], ln["test"]
+        lines += [f"- length ({ln['unit']}): median {fmt.num(b['median'])} vs {fmt.num(t['median'])}, p95 "
+                  f"{fmt.num(b['p95'])} vs {fmt.num(t['p95'])}; KS {ln['ks']:.3f} (p {fmt.num(ln['ks_p'], 2)})"]
     for f in o.shift.get("features", []):
-        lines.append(f"- {f['feature']}: SMD {f['smd']:+.2f} (mean {f['batch_mean']:.3g} vs {f['test_mean']:.3g})")
+        means = f"mean {fmt.num(f['batch_mean'])} vs {fmt.num(f['test_mean'])}"
+        lines.append(f"- {f['feature']}: SMD {f['smd']:+.2f} ({means})")
     lines += [f"- label {x['label']}: {x['batch_share']:.1%} of the batch vs {x['test_share']:.1%} of the test set"
               for x in o.shift["labels"][:3]]  # fmt: skip
     lines += [f"- note: {n}" for n in o.notes]

@@ -148,14 +148,9 @@ def _label_texts(y: np.ndarray) -> list[str]:
 
 def _ids_by_name(path: Path, labels: list[str], task: TaskData, where: Any) -> np.ndarray:
     """The run's class id of every label name; a name the run never trained on names its row."""
-    names = _names(task)
-    ids = {n: i for i, n in enumerate(names)}
-    for i, label in enumerate(labels):
-        if label not in ids:
-            shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
-            raise ConfigError(path, where(i), f"label {label!r} never appears in the run's training data "
-                              f"(labels: {shown})")  # fmt: skip
-    return np.array([ids[label] for label in labels], dtype=np.int64)
+    from archbench.tasks.classes import ids_of
+
+    return ids_of(labels, _names(task), path, where, "the run's training data", "labels")
 
 
 def _read_like_test_file(path: Path, spec: Any, task: TaskData, config_file: str) -> Batch:

@@ -38,15 +38,18 @@ def encode_labels(train: Sequence[str], test: Sequence[str], train_file: str | P
     names = label_names(list(train))
     if len(names) < 2:
         raise ConfigError(train_file, "<labels>", f"the training data has only one label {names}: nothing to classify")
+    return names, ids_of(train, names, train_file, where), ids_of(test, names, test_file, where)
+
+
+def ids_of(labels: Sequence[str], names: list[str], file: str | Path, where: Callable[[int], str],
+           trained_on: str = "the training data", listed: str = "training labels") -> np.ndarray:  # fmt: skip
+    """The class id of every label; a label the model never trained on is an error naming its row."""
     ids = {name: k for k, name in enumerate(names)}
-    for i, label in enumerate(test):
+    for i, label in enumerate(labels):
         if label not in ids:
             shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
-            raise ConfigError(test_file, where(i), f"label {label!r} never appears in the training data "
-                              f"(training labels: {shown})")  # fmt: skip
-    y_train = np.array([ids[v] for v in train], dtype=np.int64)
-    y_test = np.array([ids[v] for v in test], dtype=np.int64)
-    return names, y_train, y_test
+            raise ConfigError(file, where(i), f"label {label!r} never appears in {trained_on} ({listed}: {shown})")
+    return np.array([ids[label] for label in labels], dtype=np.int64)
 
 
 def class_slices(y_test: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:

@@ -75,7 +75,9 @@ class Cache:
     FLOOR_MAX_AGE_S = 7 * 24 * 3600  # a machine reconfigured (power profile, new host) gets a fresh floor
 
     def _floors_path(self, machine: str) -> Path:
-        return self.root / "interference" / f"{machine}.json"
+        from archbench.measure.interference import KERNEL_VERSION
+
+        return self.root / "interference" / f"{machine}-k{KERNEL_VERSION}.json"
 
     def get_reference_floors(self, machine: str) -> dict[tuple[int, ...], float]:
         """The quietest reference speed (µs) per core set this machine reached in recent sweeps.

@@ -34,8 +34,8 @@ def safe_run_dir(out_root: Path, run_id: str) -> Path:
 
 class RunDirectory:
     def __init__(self, path: Path, machine: str, profiles: dict[str, HardwareProfile], environment: dict[str, Any],
-                 run_info: dict[str, Any]) -> None:  # fmt: skip
-        self.path, self.machine, self.profiles = path, machine, profiles
+                 run_info: dict[str, Any], figures: bool = True) -> None:  # fmt: skip
+        self.path, self.machine, self.profiles, self.figures = path, machine, profiles, figures
         self.environment, self.run_info = environment, run_info
         path.mkdir(parents=True, exist_ok=True)
 
@@ -82,4 +82,4 @@ class RunDirectory:
         if not final:
             report.write_result_json(self.path, judged, profiles, self.environment, run_info, complete)
             return {}
-        return report.write_all(self.path, judged, profiles, self.environment, run_info, complete)
+        return report.write_all(self.path, judged, profiles, self.environment, run_info, complete, self.figures)

@@ -228,8 +228,9 @@ class Search:
             return Result.failed(name, variant or self.space.base.variants[0], self.profile.name,
                                  error=f"the sampled values do not make a valid candidate: {exc}")  # fmt: skip
         config = self.space.config.model_copy(update={"candidates": [cand]})
+        # No figures per trial (seconds each, of one point): the search draws the whole front when it writes.
         sweep = Sweep(config, [self.profile], self.run_dir / "trials", self.cache, run_id=f"t{number:04d}",
-                      config_file=self.space.file)  # fmt: skip
+                      config_file=self.space.file, figures=False)  # fmt: skip
         return sweep.run().results[0]
 
     def _tell(self, study: Any, trial: Any, result: Result, values: dict[str, Any], machine: str) -> None:

@@ -39,7 +39,7 @@ class SweepOutcome:
 class Sweep:
     def __init__(self, config: SweepConfig, profiles: list[HardwareProfile], out_root: Path, cache: Cache,
                  run_id: str | None = None, config_file: str = "<default>", progress: Progress | None = None,
-                 on_result: OnResult | None = None) -> None:  # fmt: skip
+                 on_result: OnResult | None = None, figures: bool = True) -> None:  # fmt: skip
         names = [p.name for p in profiles]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -51,6 +51,7 @@ class Sweep:
         self.progress = progress or (lambda *a: None)
         self.on_result = on_result or (lambda *a: None)
         self.profile_map = {p.name: p for p in profiles}
+        self.figures = figures  # False: no PNGs (a search trial; the search draws its whole front)
 
     def run(self) -> SweepOutcome:
         from archbench.assemble import Labels, assemble
@@ -68,7 +69,7 @@ class Sweep:
         # The data's content hash and the candidates' specs: audit and check reopen the run's own builds.
         run_info.update(test_labels=task.y_test.tolist(), task_fingerprint=task.fingerprint,
                         candidates=[c.model_dump(mode="json") for c in self.config.candidates])
-        rundir = RunDirectory(self.run_dir, machine, self.profile_map, environment, run_info)
+        rundir = RunDirectory(self.run_dir, machine, self.profile_map, environment, run_info, self.figures)
         results: dict[tuple[str, str, str], Result] = {}
         jobs = plan(self.config, self.profiles)
 

@@ -190,6 +190,10 @@ def test_search_writes_front_and_resumes(tmp_path, tiny_profile):
     doc = json.loads((run / "result.json").read_text())
     assert len(doc["results"]) == 3 and len(doc["run"]["search"]["hypervolume"]) == 3
     assert proc.stdout.count("trial ") >= 3
+    # Each trial keeps its own run directory (data files, no figures: the search draws the whole front).
+    trial_dirs = sorted((run / "trials").iterdir())
+    assert len(trial_dirs) == 3 and all((d / "result.json").exists() and (d / "summary.md").exists()
+                                        and not list(d.glob("*.png")) for d in trial_dirs)  # fmt: skip
     # Rerun with a larger budget: the three done trials are not repeated; the grid's other three are run.
     proc = run_cli(tmp_path, *args, "--trials", "6")
     assert proc.returncode == 0, proc.stderr + proc.stdout

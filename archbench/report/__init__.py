@@ -47,8 +47,11 @@ def write_all(
     environment: dict[str, Any],
     run_info: dict[str, Any],
     complete: bool,
+    figures: bool = True,
 ) -> dict[str, Path]:
     """Write every report file; returns {"json", "csv", "png", "latency_png", "summary"} -> path.
+
+    figures=False leaves the PNGs out (a search trial's one-candidate run: its search draws the front).
 
     The data files go first, so nothing measured is lost if drawing fails; a figure that fails is left
     out of the returned paths, and the failure is recorded as a note in result.json's run info and in
@@ -62,8 +65,8 @@ def write_all(
     }
     notes: list[str] = []
     # Looked up on the package at call time, so a caller (or a test) can replace one drawing function.
-    figures = {"png": (PARETO_PNG, "write_pareto_png"), "latency_png": (LATENCY_PNG, "write_latency_png")}
-    for key, (name, draw) in figures.items():
+    drawings = {"png": (PARETO_PNG, "write_pareto_png"), "latency_png": (LATENCY_PNG, "write_latency_png")}
+    for key, (name, draw) in (drawings if figures else {}).items():
         try:
             paths[key] = globals()[draw](run_dir, results, profiles)
         except Exception as exc:  # a plot is a convenience; the measurements must still be written
@@ -73,7 +76,7 @@ def write_all(
     if notes:
         info = {**run_info, "report_notes": [*run_info.get("report_notes", []), *notes]}
         paths["json"] = write_result_json(run_dir, results, profiles, environment, info, complete)
-    drawn = [name for key, (name, _) in figures.items() if key in paths]
+    drawn = [name for key, (name, _) in drawings.items() if key in paths]
     paths["summary"] = write_summary_md(run_dir, results, profiles, environment, complete=complete, notes=notes,
                                         figures=drawn, y_true=run_info.get("test_labels"))  # fmt: skip
     return paths

@@ -8,6 +8,7 @@ from typing import Any
 from archbench.result import Result
 
 Run = tuple[str, dict[str, Any], list[Result]]  # (label, meta, results)
+FILL = {"feasible": "full", "undecided": "left"}  # a marker's fill: hollow for infeasible
 
 
 def run_label(path: Path, meta: dict[str, Any]) -> str:
@@ -54,7 +55,7 @@ def cell_text(r: Result | None, percentile: str) -> str:
         return "-"
     if r.status != "ok":
         return r.status
-    mark = "★ " if r.on_front else ("" if r.feasibility == "feasible" else "✗ ")
+    mark = "★ " if r.on_front else {"feasible": "", "undecided": "? "}.get(r.feasibility, "✗ ")
     return f"{mark}{fmt.num(r.accuracy)} | {fmt.ms(r.latency.get(percentile))} | {fmt.mb(r.peak_memory_mb)}"
 
 
@@ -75,7 +76,8 @@ def _budget(runs: list[Run], profile: str) -> dict[str, Any]:
 
 
 def _compare_panel(ax: Any, runs: list[Run], name: str) -> list[tuple[float, float, str]]:
-    """One profile: every run's points in its colour (filled feasible, hollow infeasible, black edge on the
+    """One profile: every run's points in its colour (filled feasible, half-filled undecided, hollow
+    infeasible, black edge on the
     front), the budgets, and an arrow from the first run to each other run for candidates on either front.
     Returns the labels to place: (x, y, text) at each arrow's head."""
     from archbench import fmt
@@ -93,7 +95,7 @@ def _compare_panel(ax: Any, runs: list[Run], name: str) -> list[tuple[float, flo
         for x, y, r in pts.values():
             xs.append(x)
             ax.plot([x], [y], linestyle="none", marker="o", markersize=7 if r.on_front else 5,
-                    fillstyle="full" if r.feasibility == "feasible" else "none", color=colour,
+                    fillstyle=FILL.get(r.feasibility, "none"), color=colour,
                     markeredgecolor="black" if r.on_front else colour, markeredgewidth=1.2 if r.on_front else 1,
                     alpha=0.9 if r.on_front else 0.6, zorder=4 if r.on_front else 3)  # fmt: skip
     labels = []
@@ -148,6 +150,7 @@ def write_compare_png(runs: list[Run], path: Path) -> Path:
                for i, (label, _, _) in enumerate(runs)]  # fmt: skip
     handles += [
         Line2D([], [], linestyle="none", marker="o", color="0.4", label="feasible"),
+        Line2D([], [], linestyle="none", marker="o", color="0.4", fillstyle="left", label="undecided"),
         Line2D([], [], linestyle="none", marker="o", color="0.4", fillstyle="none", label="infeasible"),
         Line2D([], [], linestyle="none", marker="o", color="0.4", markeredgecolor="black", markeredgewidth=1.2,
                label="on that run's front"),

@@ -219,30 +219,46 @@ def print_profile(profile: Any) -> None:
 
 
 def print_compare(runs: list[Any], paths: list[Path], out: Path | None) -> None:
-    from rich.console import Console
+    """Per profile, one row per candidate with a cell per run: a table on a terminal wide enough for it
+    unwrapped, plain rows otherwise (CI logs, `> file`, a narrow window)."""
+    from rich.markup import escape
     from rich.table import Table
 
     from archbench import compare
 
-    console = Console()
+    tty = is_terminal()
+    console = _console() if tty else _plain()
     labels = [compare.run_label(p, meta) for p, (_, meta, _) in zip(paths, runs, strict=True)]
     if len(set(labels)) < len(labels):  # same run id in two folders: name them by their folders
         labels = [str(p.parent) for p in paths]
     labelled = [(label, meta, results) for label, (_, meta, results) in zip(labels, runs, strict=True)]
     machines = {meta.get("run", {}).get("machine") for _, meta, _ in labelled}
     for label, meta, _ in labelled:
-        console.print(f"[bold]{label}[/]: {compare.machine_line(meta)}")
+        line = f"{label}: {compare.machine_line(meta)}"
+        console.print(f"[bold]{escape(label)}[/]: {escape(compare.machine_line(meta))}" if tty else line)
     if len(machines) > 1:
-        console.print("[yellow]runs come from different machines: differences include the hardware[/]")
+        warning = "runs come from different machines: differences include the hardware"
+        console.print(f"[yellow]{warning}[/]" if tty else warning)
     for name in compare.profiles_in(labelled):
         pct = compare.percentile_of(labelled, name)
-        table = Table(title=f"{name}: accuracy | latency {pct} | peak memory  (★ front, ✗ infeasible)")
+        title = f"{name}: accuracy | latency {pct} | peak memory  (★ front, ✗ infeasible, ? undecided)"
+        table = Table(title=escape(title))
         table.add_column("candidate/variant")
         for label, _, _ in labelled:
-            table.add_column(label)
-        for row in compare.rows(labelled, name):
-            table.add_row(f"{row['candidate']}/{row['variant']}", *[compare.cell_text(c, pct) for c in row["cells"]])
-        console.print(table)
+            table.add_column(escape(label))
+        rows = compare.rows(labelled, name)
+        for row in rows:
+            table.add_row(escape(f"{row['candidate']}/{row['variant']}"),
+                          *[escape(compare.cell_text(c, pct)) for c in row["cells"]])  # fmt: skip
+        if tty and console.measure(table).maximum <= console.width:
+            console.print(table)
+            continue
+        console.print(escape(title) if tty else title)
+        for row in rows:
+            cells = "; ".join(f"{label}: {compare.cell_text(c, pct)}"
+                              for (label, _, _), c in zip(labelled, row["cells"], strict=True))  # fmt: skip
+            line = f"  {row['candidate']}/{row['variant']}: {cells}"
+            console.print(escape(line) if tty else line)
     if out is not None:
         console.print(f"plot: {compare.write_compare_png(labelled, out)}")
 

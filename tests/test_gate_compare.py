@@ -161,6 +161,25 @@ def test_cli_exit_codes(runs, tmp_path):
     assert "fast/onnx" in cmp.output and (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_compare_without_a_terminal_prints_one_plain_row_per_candidate(runs, tmp_path):
+    """A log gets no box drawing and no wrapped cells: each candidate on one line, with every run's cell;
+    an undecided result is marked '?', not shown as infeasible."""
+    from archbench.compare import cell_text
+
+    base, same, _ = runs
+    out = CliRunner().invoke(app, ["compare", str(base), str(same)])  # CliRunner's stdout is not a terminal
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert not any(ch in out.output for ch in "│┃━─"), out.output
+    rows = [ln for ln in lines if ln.startswith("  ") and "/onnx: " in ln]
+    assert len(rows) == 4 and all("base: " in ln and "same: " in ln for ln in rows), out.output
+    fast = next(ln for ln in rows if ln.startswith("  fast/onnx: "))
+    assert fast.count("★") == 2 and " ms | " in fast
+    undecided = result("u", 0.95, 0.2, 100)
+    undecided.feasibility, undecided.on_front = "undecided", False
+    assert cell_text(undecided, "p95").startswith("? ")
+
+
 # ---- the ratio test, accuracy in points, archbench.yaml, markdown -----------------------------------
 
 

@@ -41,7 +41,8 @@ for round in $(seq "$rounds"); do
     log="$logdir/round-$round.log"
     start=$(date +%s)
     # shellcheck disable=SC2086  # PYTEST_ARGS is meant to split into words
-    python -m pytest "${tests[@]}" -p no:cacheprovider -rfE ${PYTEST_ARGS:-} >"$log" 2>&1
+    # -n 0: one test at a time (the suite's default is two workers): the busy loops are the only other load.
+    python -m pytest "${tests[@]}" -n 0 -p no:cacheprovider -rfE ${PYTEST_ARGS:-} >"$log" 2>&1
     code=$?
     summary=$(grep -E '[0-9]+ (passed|failed|error)' "$log" | tail -1)
     passed=$(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+' || true)

@@ -314,6 +314,6 @@ def test_zz_case_count():
     """Runs last in this module: at least 1,000 generated cases went through the property."""
     total = sum(CASES.values())
     print(f"fuzz cases: {dict(CASES)} total={total}; valid parses: {dict(VALID)}")
-    if os.environ.get("PYTEST_XDIST_WORKER") or len(CASES) < 4:
+    if len(CASES) < 4:  # -k, or tests spread over workers (the suite's own --dist loadfile keeps a module whole)
         pytest.skip("only part of the module ran")
     assert total >= MIN_TOTAL_CASES, CASES

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from archbench.config import TaskSpecBase, resolve_user_path
+from archbench.config import TaskSpecBase
 from archbench.errors import ConfigError
 from archbench.rowids import record_row_ids
 from archbench.tasks.base import TaskData, TaskKind
@@ -55,12 +55,7 @@ class ArraysTaskSpec(TaskSpecBase):
 class ArraysTask(TaskKind):
     name = "arrays"
     Spec = ArraysTaskSpec
-
-    @classmethod
-    def resolve_paths(cls, spec: Any, base: Path, config_file: str | Path) -> Any:
-        keys = [k for k in FILE_KEYS if getattr(spec, k) is not None]
-        return spec.model_copy(update={k: resolve_user_path(base, getattr(spec, k), config_file, f"task.{k}")
-                                       for k in keys})  # fmt: skip
+    path_keys: ClassVar[dict[str, str]] = dict.fromkeys(FILE_KEYS, "data file")
 
     @classmethod
     def load(cls, spec: Any, config_file: str | Path = "<config>") -> TaskData:

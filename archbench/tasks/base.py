@@ -23,11 +23,17 @@ class TaskKind:
     name: ClassVar[str]
     Spec: ClassVar[type]
     modality: ClassVar[str] = "tensor"  # "tensor": x arrays are model inputs; "text": x arrays are strings
+    # The spec's path keys and what each must be: "data file", "directory" or "any" (config.resolve_user_path).
+    path_keys: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def resolve_paths(cls, spec: Any, base: Path, config_file: str | Path) -> Any:
-        """Make the spec's file paths absolute (relative to the config file) and check they exist."""
-        return spec
+        """Make the spec's file paths (`path_keys`) absolute, relative to the config file, and check they exist."""
+        from archbench.config import resolve_user_path
+
+        update = {k: resolve_user_path(base, getattr(spec, k), config_file, f"task.{k}", what)
+                  for k, what in cls.path_keys.items() if getattr(spec, k) is not None}  # fmt: skip
+        return spec.model_copy(update=update) if update else spec
 
     @classmethod
     def load(cls, spec: Any, config_file: str | Path) -> TaskData:

@@ -15,12 +15,12 @@ channels after resizing, cut into four groups of (nearly) equal size; the cut po
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from archbench.config import TaskSpecBase, resolve_user_path
+from archbench.config import TaskSpecBase
 from archbench.errors import ConfigError
 from archbench.rowids import record_row_ids
 from archbench.tasks.base import TaskData, TaskKind
@@ -44,12 +44,7 @@ class ImagesTaskSpec(TaskSpecBase):
 class ImagesTask(TaskKind):
     name = "images"
     Spec = ImagesTaskSpec
-
-    @classmethod
-    def resolve_paths(cls, spec: Any, base: Path, config_file: str | Path) -> Any:
-        keys = [k for k in ("train_dir", "test_dir") if getattr(spec, k) is not None]
-        return spec.model_copy(update={k: resolve_user_path(base, getattr(spec, k), config_file, f"task.{k}",
-                                                            "directory") for k in keys})  # fmt: skip
+    path_keys: ClassVar[dict[str, str]] = {"train_dir": "directory", "test_dir": "directory"}
 
     @classmethod
     def load(cls, spec: Any, config_file: str | Path = "<config>") -> TaskData:

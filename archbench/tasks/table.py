@@ -11,12 +11,12 @@ Default slices: one per class (`class-<label>`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
 
-from archbench.config import TaskSpecBase, resolve_user_path
+from archbench.config import TaskSpecBase
 from archbench.errors import ConfigError
 from archbench.rowids import record_row_ids
 from archbench.tasks.base import TaskData, TaskKind
@@ -51,12 +51,7 @@ class TableTaskSpec(TaskSpecBase):
 class TableTask(TaskKind):
     name = "table"
     Spec = TableTaskSpec
-
-    @classmethod
-    def resolve_paths(cls, spec: Any, base: Path, config_file: str | Path) -> Any:
-        keys = [k for k in ("train_file", "test_file") if getattr(spec, k) is not None]
-        return spec.model_copy(update={k: resolve_user_path(base, getattr(spec, k), config_file, f"task.{k}")
-                                       for k in keys})  # fmt: skip
+    path_keys: ClassVar[dict[str, str]] = {"train_file": "data file", "test_file": "data file"}
 
     @classmethod
     def load(cls, spec: Any, config_file: str | Path = "<config>") -> TaskData:

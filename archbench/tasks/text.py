@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from archbench.config import resolve_user_path
 from archbench.errors import ConfigError
 from archbench.rowids import record_row_ids
 from archbench.tasks.base import TaskData, TaskKind
@@ -20,14 +19,8 @@ class TextTask(TaskKind):
     name = "text"
     Spec = TextTaskSpec
     modality = "text"
-
-    @classmethod
-    def resolve_paths(cls, spec: Any, base: Path, config_file: str | Path) -> Any:
-        """Data files resolve against the YAML file's directory, like every other path in it."""
-        keys = [k for k in ("train_file", "test_file", "length_tokenizer") if getattr(spec, k) is not None]
-        update = {k: resolve_user_path(base, getattr(spec, k), config_file, f"task.{k}",
-                                       "any" if k == "length_tokenizer" else "data file") for k in keys}  # fmt: skip
-        return spec.model_copy(update=update)
+    path_keys: ClassVar[dict[str, str]] = {"train_file": "data file", "test_file": "data file",
+                                           "length_tokenizer": "any"}  # fmt: skip
 
     @classmethod
     def load(cls, spec: Any, config_file: str | Path = "<config>") -> TaskData:

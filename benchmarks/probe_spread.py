@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -51,8 +52,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--core", type=int, default=None, help="pin every process to this core (default: last)")
     args = parser.parse_args()
-    import os
-
     core = args.core if args.core is not None else max(os.sched_getaffinity(0))
     readings: dict[str, dict[str, list[float]]] = {}
     for _ in range(args.rounds):  # alternated: a slow moment hits every kind alike

@@ -1,7 +1,7 @@
 """archbench: choose a model architecture for real deployment hardware."""
 
 __version__ = "0.1.0"
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def min_samples_to_pass(percentile: str | float = "p95", confidence: float = 0.99) -> int:

@@ -17,6 +17,8 @@ import numpy as np
 from archbench.config import HardwareProfile
 from archbench.jobs import BuildOutput, MeasurePayload
 from archbench.measure import interference
+from archbench.measure.throughput import ThroughputReading
+from archbench.measure.throughput import estimate as throughput_estimate
 from archbench.result import LatencyDecision, Result
 
 MB = 1024 * 1024
@@ -76,7 +78,8 @@ def assemble(candidate: str, variant: str, profile: HardwareProfile, build: Buil
     memory["peak_rss_mb"] = max(pl.memory.peak_rss_mb or 0 for pl in payloads) or None
     memory["process_peak_mb"] = max(pl.memory.process_peak_mb or 0 for pl in payloads) or None
     memory = {k: v for k, v in memory.items() if v is not None}
-    throughputs = [pl.throughput for pl in payloads if pl.throughput]
+    readings = [ThroughputReading(pl.throughput, pl.throughput_groups) for pl in payloads if pl.throughput]
+    rate = throughput_estimate(readings, profile.measure.confidence)
     overall, per_slice = score_predictions(labels, first.predictions, profile.measure.confidence)
     acc = overall["value"]
     return Result(
@@ -89,7 +92,8 @@ def assemble(candidate: str, variant: str, profile: HardwareProfile, build: Buil
         predictions=list(first.predictions),
         latency=summary, latency_samples_ms=samples, latency_decision=decision,
         stage_latency_ms=first.stage_latency_ms,
-        throughput=float(np.median(throughputs)) if throughputs else None,
+        throughput=rate.value if rate else None,
+        throughput_interval=[rate.low, rate.high] if rate and rate.low is not None else None,
         memory=memory, model_mb=first.model_bytes / MB, params=build.params,
         timings={
             **build_timings(build),
@@ -103,6 +107,7 @@ def assemble(candidate: str, variant: str, profile: HardwareProfile, build: Buil
         meta={
             "build_key": build.build_key, "measure_keys": [pl.measure_key for pl in payloads],
             "cached": all(pl.cached for pl in payloads), "repeats": len(payloads),
+            "throughput_basis": rate.detail if rate else None,
             "machine_state": [pl.machine_state for pl in payloads], "build_info": build.info,
             "padding_policy": first.padding_policy, "spec_key": spec_key,
             "measure_attempts": [pl.attempts for pl in payloads],

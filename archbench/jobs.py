@@ -4,7 +4,8 @@ A child receives a `BuildJob` or a `MeasureJob` and returns a `BuildOutput` or a
 both sides validate, so a key typed wrong fails loudly at the boundary instead of surfacing later as
 a missing dict entry. `JOB_SCHEMA` goes into every cache key: changing a model here invalidates
 cached builds and measurements written with the old shape (and an old entry that no longer validates
-is a cache miss, never a crash).
+is a cache miss, never a crash). `MEASURE_SCHEMA` goes into measurement keys only: a new payload field
+re-measures, without retraining every cached build.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from archbench.config import HardwareProfile, TrainSettings
 
 JOB_SCHEMA = 4
+MEASURE_SCHEMA = 2  # 2: throughput_groups
 
 
 class Message(BaseModel):
@@ -78,7 +80,8 @@ class MeasurePayload(Message):
     stop_reason: str
     loop_wall_s: float
     memory: MemoryReading
-    throughput: float | None = None
+    throughput: float | None = None  # items/s, calls back to back (measure/throughput.py)
+    throughput_groups: list[float] = Field(default_factory=list)  # items/s of consecutive equal groups of calls
     predictions: list[int]  # predicted class of every test sample, in test order (metrics are derived)
     model_bytes: int
     machine_state: dict[str, Any] = Field(default_factory=dict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -50,7 +51,10 @@ def check_budgets(result: Result, profile: HardwareProfile) -> list[BudgetVerdic
     if b.max_model_mb is not None:
         out.append(ceiling_verdict("max_model_mb", result.model_mb, b.max_model_mb))
     if b.min_throughput is not None:
-        out.append(floor_verdict("min_throughput", result.throughput, b.min_throughput))
+        low, high = result.throughput_interval or (None, None)
+        high = math.inf if low is not None and high is None else high  # unbounded above, stored as null
+        basis = result.meta.get("throughput_basis") or ""
+        out.append(floor_verdict("min_throughput", result.throughput, b.min_throughput, low, high, basis))
     for name, limit in sorted(b.min_slice_accuracy.items()):
         slice_ = result.slice_accuracy.get(name)
         value = slice_["accuracy"] if slice_ else None

@@ -16,7 +16,7 @@ import numpy as np
 from archbench.cache import Cache, content_key
 from archbench.config import CandidateBase, HardwareProfile, SweepConfig
 from archbench.errors import ConfigError
-from archbench.jobs import JOB_SCHEMA
+from archbench.jobs import JOB_SCHEMA, MEASURE_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -98,8 +98,9 @@ def unrunnable_profiles(profiles: list[HardwareProfile]) -> dict[str, str]:
 def spec_key(job: Job, config: SweepConfig, task_fp: str) -> str:
     """Everything a finished result of this job depends on, for resuming a run directory."""
     return content_key(
-        "job", JOB_SCHEMA, job.candidate.model_dump(mode="json"), job.variant, job.profile.model_dump(mode="json"),
-        config.train_settings(job.candidate).model_dump(mode="json"), task_fp, config.repeats,
+        "job", JOB_SCHEMA, MEASURE_SCHEMA, job.candidate.model_dump(mode="json"), job.variant,
+        job.profile.model_dump(mode="json"), config.train_settings(job.candidate).model_dump(mode="json"), task_fp,
+        config.repeats,
     )  # fmt: skip
 
 
@@ -117,4 +118,5 @@ def measure_key(job: Job, build: str, machine: str, versions: dict[str, Any], re
     knobs = p.model_dump(mode="json", include={"device", "threads", "cores", "batch_size", "input_shape", "seq_len",
                                                "measure", "upstream"})  # fmt: skip
     stopping = [p.budget.latency_ms, p.budget.percentile, p.budget.min_throughput is not None]
-    return content_key("measure", JOB_SCHEMA, build, job.variant, knobs, stopping, machine, versions, repeat)
+    return content_key("measure", JOB_SCHEMA, MEASURE_SCHEMA, build, job.variant, knobs, stopping, machine, versions,
+                       repeat)  # fmt: skip

@@ -51,6 +51,7 @@ class Result:
     latency_decision: LatencyDecision | None = None
     stage_latency_ms: dict[str, float] = field(default_factory=dict)  # e.g. tokenizer p50
     throughput: float | None = None  # items per second at the profile's batch size
+    throughput_interval: list[float] | None = None  # [low, high], each end one-sided at the profile's confidence
     memory: dict[str, float] = field(default_factory=dict)
     model_mb: float | None = None
     params: int | None = None

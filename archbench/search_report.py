@@ -19,7 +19,8 @@ def compact(result: Result) -> dict[str, Any]:
     """A Result small enough for a study's user attrs: everything but the raw latency samples."""
     data = result.to_dict()
     data["latency_samples_ms"] = []
-    data["meta"] = {k: v for k, v in data.get("meta", {}).items() if k in ("build_key", "spec_key", "search")}
+    kept = ("build_key", "spec_key", "search", "throughput_basis")  # throughput_basis: its verdict's detail
+    data["meta"] = {k: v for k, v in data.get("meta", {}).items() if k in kept}
     return data
 
 

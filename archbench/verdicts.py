@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from archbench import fmt
 from archbench.result import BudgetVerdict
 
 
@@ -55,7 +56,7 @@ def latency_verdict(percentile: str, estimate_ms: float | None, lower_ms: float 
         return BudgetVerdict(name, status, estimate_ms, limit_ms, estimate_ms - limit_ms,
                              "point estimate (no confidence bound)")  # fmt: skip
     status = ceiling_status(lower_ms, upper_ms, limit_ms)
-    bound = f"{percentile} in [{lower_ms:.4g}, {upper_ms:.4g}] ms"
+    bound = f"{percentile} in [{fmt.num(lower_ms, 4)}, {fmt.num(upper_ms, 4)}] ms"
     return BudgetVerdict(name, status, estimate_ms, limit_ms, estimate_ms - limit_ms,
                          "; ".join(filter(None, [bound, upstream])))  # fmt: skip
 
@@ -70,7 +71,7 @@ def floor_verdict(name: str, value: float | None, limit: float, low: float | Non
         status = "pass" if value >= limit else "fail"
         return BudgetVerdict(name, status, value, limit, limit - value, detail)
     status = floor_status(low, high, limit)
-    interval = f"in [{low:.4g}, {high:.4g}]"
+    interval = f"in [{fmt.num(low, 4)}, {fmt.num(high, 4)}]"  # positional: no 7.3e+05 for a throughput
     return BudgetVerdict(name, status, value, limit, limit - value, "; ".join(filter(None, [interval, detail])))
 
 

@@ -291,6 +291,20 @@ def test_min_throughput_budget():
     assert only(check_budgets(result(), p)).status == "fail"
 
 
+@pytest.mark.parametrize(
+    ("interval", "status"),
+    [([1100.0, 1300.0], "pass"), ([700.0, 900.0], "fail"), ([900.0, 1300.0], "undecided"),
+     ([950.0, None], "undecided")],
+)
+def test_min_throughput_is_decided_on_its_interval(interval, status):
+    """The point estimate (1,050/s) clears 1,000/s in every case; only the interval decides. A null upper
+    end is how JSON stores an unbounded one: it can never show a fail."""
+    r = result(throughput=1050.0, throughput_interval=interval, meta={"throughput_basis": "10 groups of calls"})
+    v = only(check_budgets(r, profile(min_throughput=1000.0)))
+    assert v.status == status and "10 groups of calls" in v.detail
+    assert v.detail.startswith("in [")
+
+
 def test_min_slice_accuracy_budget():
     p = profile(min_slice_accuracy={"short": 0.8, "long": 0.7})
     r = result(slice_accuracy={"long": {"accuracy": 0.75, "n": 40}, "short": {"accuracy": 0.6, "n": 100}})

@@ -27,6 +27,7 @@ from archbench.report import (
     write_result_json,
     write_summary_md,
 )
+from archbench.report.common import throughput_cell
 from archbench.result import LatencyDecision, Result
 
 REPO = Path(__file__).resolve().parents[1]
@@ -365,3 +366,20 @@ def test_plain_front_lines_and_result_line_use_plain_numbers(results, profiles) 
                     "infeasible (latency_p95_ms 20 vs 10 (100% over)), 3.1 s")  # fmt: skip
     failed = next(r for r in results if r.status == "failed")
     assert result_line(1, 2, failed, profiles["edge"]) == "[1/2] big/torch on edge: failed: MemoryError: out of memory"
+
+
+def test_throughput_interval_in_summary_csv_and_json(tmp_path: Path, results, profiles) -> None:
+    """An unbounded upper end is null in JSON (read back as unbounded), 'inf' in the CSV and summary.md."""
+    results[0].throughput_interval = [40_000.0, math.inf]
+    results[1].throughput, results[1].throughput_interval = 45_200.0, [41_000.0, 49_800.0]
+    assert throughput_cell(results[1]) == "45.2k [41k, 49.8k]"
+    assert throughput_cell(results[0]).endswith("[40k, inf]")
+    path = write_result_json(tmp_path, results, profiles, {}, {"run_id": "r1"}, complete=True)
+    assert _strict_loads(path.read_text())["results"][0]["throughput_interval"] == [40_000.0, None]
+    _, back = read_result_json(path)
+    assert throughput_cell(back[0]).endswith("[40k, inf]")
+    with write_csv(tmp_path, results, profiles).open(newline="") as fh:
+        rows = {(r["candidate"], r["variant"], r["profile"]): r for r in csv.DictReader(fh)}
+    first, second, third = (rows[r.key] for r in results[:3])
+    assert (second["throughput_low"], second["throughput_high"]) == ("41000.0", "49800.0")
+    assert first["throughput_high"] == "inf" and third["throughput_low"] == ""

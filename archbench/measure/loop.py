@@ -131,15 +131,3 @@ def warm_up(fn: Callable[[Any], Any], inputs: Sequence[Any], calls: int, min_sec
         if elapsed >= max_seconds or (done >= calls and elapsed >= min_seconds and steady):
             return done, median
         previous = median
-
-
-def measure_throughput(fn: Callable[[Any], Any], inputs: Sequence[Any], batch_size: int, seconds: float) -> float:
-    """Items per second, calls back to back for `seconds` (its own measurement, not 1/latency)."""
-    n, start = 0, time.perf_counter()
-    end = start + seconds
-    while True:
-        fn(inputs[n % len(inputs)])
-        n += 1
-        now = time.perf_counter()
-        if now >= end:
-            return n * batch_size / (now - start)

@@ -84,9 +84,10 @@ def run_measure(job: MeasureJob) -> MeasurePayload:
     from archbench.env import sample_machine_state
     from archbench.measure import memory
     from archbench.measure.interference import reference_us
-    from archbench.measure.loop import measure_throughput, time_calls, warm_up
+    from archbench.measure.loop import time_calls, warm_up
     from archbench.measure.runqueue import RunQueueWatch
     from archbench.measure.stats import StoppingRule
+    from archbench.measure.throughput import time_back_to_back
     from archbench.registry import candidate_kind, variant
     from archbench.tasks.base import TaskData
     from archbench.tasks.batches import latency_batches
@@ -127,11 +128,13 @@ def run_measure(job: MeasureJob) -> MeasurePayload:
         mem.update(runner.device_memory())
         throughput = None
         if profile.batch_size > 1 or profile.budget.min_throughput:
-            throughput = measure_throughput(call, pool, profile.batch_size, settings.throughput_seconds)
+            throughput = time_back_to_back(call, pool, profile.batch_size, settings.throughput_seconds)
     predictions = _predictions(runner, task, profile.batch_size)
     return MeasurePayload(
         samples_ms=loop.samples_ms.round(6).tolist(), stop_reason=loop.stop_reason, loop_wall_s=loop.wall_s,
-        memory=mem, throughput=throughput, predictions=predictions, model_bytes=runner.model_bytes,
+        memory=mem, throughput=throughput.items_per_s if throughput else None,
+        throughput_groups=[round(r, 3) for r in throughput.groups] if throughput else [],
+        predictions=predictions, model_bytes=runner.model_bytes,
         machine_state=state, reference_us=[round(r, 3) for r in reference],
         run_queue={"wait_ms": waited_ms, "involuntary_switches": switches, "loop_ms": loop.wall_s * 1e3},
         stage_latency_ms=stages, padding_policy=runner.padding_policy, warmup_calls=warmup_calls,

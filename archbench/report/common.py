@@ -69,6 +69,16 @@ def latency_cell(r: Result, percentile: str) -> str:
     return f"{fmt.num(est)} {fmt.interval(lower, upper)}"
 
 
+def throughput_cell(r: Result) -> str:
+    """'45.2k [41k, 49.8k]': items/s and its interval (the upper end may be unbounded: 'inf')."""
+    if r.throughput is None:
+        return fmt.MISSING
+    if not r.throughput_interval:
+        return fmt.si(r.throughput)
+    low, high = r.throughput_interval
+    return f"{fmt.si(r.throughput)} [{fmt.si(low)}, {fmt.si(high if high is not None else math.inf)}]"
+
+
 def budget_line(profile: HardwareProfile, metric: str = "accuracy") -> str:
     """All budgets of a profile on one line, e.g. 'latency p95 ≤ 10 ms · memory ≤ 200 MB'.
 

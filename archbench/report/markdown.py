@@ -20,6 +20,7 @@ from archbench.report.common import (
     profile_line,
     profile_names,
     skipped_profiles,
+    throughput_cell,
 )
 from archbench.report.schema import atomic_write_text
 from archbench.result import Result
@@ -51,7 +52,7 @@ def _front_table(rows: list[Result], profile: HardwareProfile) -> list[str]:
     head = ["candidate", "variant", metric]
     if profile.upstream:
         head.append(f"pipeline {metric}")
-    head += [f"{pct} ms [lower, upper]", "peak MB", "model MB", "throughput /s"]
+    head += [f"{pct} ms [lower, upper]", "peak MB", "model MB", "throughput /s [lower, upper]"]
     if staged:
         head += ["tokenizer p50 ms", "model p50 ms"]
     head += [f"{'acc' if metric == 'accuracy' else metric}[{s}] n={counts[s]}" for s in slices]
@@ -60,7 +61,7 @@ def _front_table(rows: list[Result], profile: HardwareProfile) -> list[str]:
         cells = [_md(r.candidate), _md(r.variant), fmt.num(r.accuracy)]
         if profile.upstream:
             cells.append(fmt.num(r.pipeline_accuracy))
-        cells += [latency_cell(r, pct), fmt.num(r.peak_memory_mb), fmt.num(r.model_mb), fmt.si(r.throughput)]
+        cells += [latency_cell(r, pct), fmt.num(r.peak_memory_mb), fmt.num(r.model_mb), throughput_cell(r)]
         if staged:
             cells += [fmt.num(r.stage_latency_ms.get("tokenizer_p50")), fmt.num(r.stage_latency_ms.get("model_p50"))]
         cells += [fmt.num(r.slice_accuracy[s].get("accuracy")) if s in r.slice_accuracy else "-" for s in slices]

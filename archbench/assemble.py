@@ -71,8 +71,9 @@ def assemble(candidate: str, variant: str, profile: HardwareProfile, build: Buil
     summary = summarize(samples)
     distinct = sum(pl.distinct_requests for pl in payloads) or None
     d = latency_decision(samples, profile, first.per_call_ms, distinct, first.fixed_samples)
+    lower, upper, each = process_hull(d.lower_ms, d.upper_ms, payloads, profile)
     decision = LatencyDecision(profile.budget.percentile, summary.get(profile.budget.percentile, math.nan),
-                               d.lower_ms, d.upper_ms, profile.measure.confidence, d.alpha_per_look,
+                               lower, upper, profile.measure.confidence, d.alpha_per_look,
                                "; ".join(sorted({pl.stop_reason for pl in payloads})))  # fmt: skip
     memory = first.memory.model_dump()
     memory["peak_rss_mb"] = max(pl.memory.peak_rss_mb or 0 for pl in payloads) or None
@@ -108,6 +109,7 @@ def assemble(candidate: str, variant: str, profile: HardwareProfile, build: Buil
             "build_key": build.build_key, "measure_keys": [pl.measure_key for pl in payloads],
             "cached": all(pl.cached for pl in payloads), "repeats": len(payloads),
             "throughput_basis": rate.detail if rate else None,
+            "process_bounds_ms": each,  # each process's own [lower, upper] on the budget percentile (repeats)
             "machine_state": [pl.machine_state for pl in payloads], "build_info": build.info,
             "padding_policy": first.padding_policy, "spec_key": spec_key,
             "measure_attempts": [pl.attempts for pl in payloads],
@@ -118,6 +120,21 @@ def assemble(candidate: str, variant: str, profile: HardwareProfile, build: Buil
             "distinct_requests": distinct,
         },
     )  # fmt: skip
+
+
+def process_hull(lower: float, upper: float, payloads: Sequence[MeasurePayload],
+                 profile: HardwareProfile) -> tuple[float, float, list[list[float]]]:  # fmt: skip
+    """With repeats, the latency bounds every process agrees on: the hull of the pooled bounds and each
+    process's own. Pooling alone treats the processes' samples as one sample, but a process has its own
+    speed (code layout, allocator state: 1.3-2x apart between fresh processes here), which the pooled
+    bound cannot see. Over the hull a pass needs every process's upper bound within the budget, a fail
+    every lower bound over it; processes that disagree leave it undecided. One process: unchanged."""
+    if len(payloads) < 2:
+        return lower, upper, []
+    each = [latency_decision(pl.samples_ms, profile, pl.per_call_ms, pl.distinct_requests or None,
+                             pl.fixed_samples) for pl in payloads]  # fmt: skip
+    bounds = [[e.lower_ms, e.upper_ms] for e in each]
+    return min([lower] + [b[0] for b in bounds]), max([upper] + [b[1] for b in bounds]), bounds
 
 
 def latency_decision(samples: Sequence[float], profile: HardwareProfile, per_call_ms: float | None,

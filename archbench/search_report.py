@@ -19,7 +19,7 @@ def compact(result: Result) -> dict[str, Any]:
     """A Result small enough for a study's user attrs: everything but the raw latency samples."""
     data = result.to_dict()
     data["latency_samples_ms"] = []
-    kept = ("build_key", "spec_key", "search", "throughput_basis")  # throughput_basis: its verdict's detail
+    kept = ("build_key", "spec_key", "search", "throughput_basis", "process_bounds_ms")  # verdict details
     data["meta"] = {k: v for k, v in data.get("meta", {}).items() if k in kept}
     return data
 

@@ -40,7 +40,7 @@ def floor_status(lower: float, upper: float, limit: float) -> str:
 
 
 def latency_verdict(percentile: str, estimate_ms: float | None, lower_ms: float | None, upper_ms: float | None,
-                    limit_ms: float, upstream_ms: float = 0.0) -> BudgetVerdict:  # fmt: skip
+                    limit_ms: float, upstream_ms: float = 0.0, basis: str = "") -> BudgetVerdict:  # fmt: skip
     """The latency budget verdict: on the confidence bounds of the percentile, against limit_ms (the
     budget minus upstream_ms). Without bounds (lower_ms/upper_ms None) it falls back to the point
     estimate and says so."""
@@ -58,7 +58,7 @@ def latency_verdict(percentile: str, estimate_ms: float | None, lower_ms: float 
     status = ceiling_status(lower_ms, upper_ms, limit_ms)
     bound = f"{percentile} in [{fmt.num(lower_ms, 4)}, {fmt.num(upper_ms, 4)}] ms"
     return BudgetVerdict(name, status, estimate_ms, limit_ms, estimate_ms - limit_ms,
-                         "; ".join(filter(None, [bound, upstream])))  # fmt: skip
+                         "; ".join(filter(None, [bound, basis, upstream])))  # fmt: skip
 
 
 def floor_verdict(name: str, value: float | None, limit: float, low: float | None = None, high: float | None = None,

@@ -114,7 +114,8 @@ def test_changing_one_profile_knob_remeasures_without_rebuilding(first_run, tmp_
 
 
 def test_interleaved_repeats_pool_their_samples(first_run, tmp_path):
-    """repeats: N measures every job N times in rounds (drift hits all alike) and pools the raw samples."""
+    """repeats: N measures every job N times in rounds (drift hits all alike), pools the raw samples, and
+    decides latency on bounds every process agrees on."""
     from tests.conftest import write
 
     root, _, prof, _ = first_run
@@ -128,6 +129,11 @@ def test_interleaved_repeats_pool_their_samples(first_run, tmp_path):
     (r,) = [r for r in outcome.results if r.profile == "tiny"]
     assert r.meta["repeats"] == 2 and len(set(r.meta["measure_keys"])) == 2
     assert len(r.latency_samples_ms) == r.latency["n"] >= 2 * 20
+    # the verdict's bounds are the ones both processes agree on, and say so
+    each, d = r.meta["process_bounds_ms"], r.latency_decision
+    assert len(each) == 2 and d.lower_ms <= min(b[0] for b in each) and d.upper_ms >= max(b[1] for b in each)
+    (latency,) = [v for v in r.verdicts if v.budget == "latency_p90_ms"]
+    assert "every one of 2 processes" in latency.detail
 
 
 def test_resuming_a_run_directory_remeasures_what_changed(first_run, tmp_path):

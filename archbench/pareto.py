@@ -70,7 +70,7 @@ def _latency_verdict(result: Result, profile: HardwareProfile) -> BudgetVerdict:
     d = result.latency_decision
     lower, upper = (d.lower_ms, d.upper_ms) if d is not None else (None, None)
     processes = len(result.meta.get("process_bounds_ms") or [])
-    basis = f"bounds every one of {processes} processes agrees on" if processes else ""
+    basis = f"covers each of {processes} processes' own bounds" if processes else ""
     return latency_verdict(b.percentile, result.latency_at(b.percentile), lower, upper,
                            latency_limit_ms(profile), upstream_latency_ms(profile), basis)  # type: ignore[arg-type]  # fmt: skip
 

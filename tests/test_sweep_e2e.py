@@ -133,7 +133,7 @@ def test_interleaved_repeats_pool_their_samples(first_run, tmp_path):
     each, d = r.meta["process_bounds_ms"], r.latency_decision
     assert len(each) == 2 and d.lower_ms <= min(b[0] for b in each) and d.upper_ms >= max(b[1] for b in each)
     (latency,) = [v for v in r.verdicts if v.budget == "latency_p90_ms"]
-    assert "every one of 2 processes" in latency.detail
+    assert "covers each of 2 processes' own bounds" in latency.detail
 
 
 def test_resuming_a_run_directory_remeasures_what_changed(first_run, tmp_path):

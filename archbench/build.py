@@ -32,8 +32,9 @@ def build_all(candidates: list[Any], config: SweepConfig, task: PreparedTask, pr
     versions = library_versions()
     builds: dict[str, BuildOutput] = {}
     for i, cand in enumerate(candidates):
-        progress("build", i, len(candidates), cand.name)
         key = build_key(cand, config, task.fingerprint, versions)
+        reused = reusable_build(cache, key, cand.variants) is not None
+        progress("build", i, len(candidates), f"{cand.name} (cached)" if reused else cand.name)
         # A concurrent sweep building the same candidate would wipe this build dir: wait, then reuse its build.
         with cache.build_lock(key):
             builds[cand.name] = build_one(cand, key, config, task, memory_headroom_mb(profiles), cache)
@@ -41,15 +42,23 @@ def build_all(candidates: list[Any], config: SweepConfig, task: PreparedTask, pr
     return builds
 
 
+def reusable_build(cache: Cache, key: str, variants: list[str]) -> BuildOutput | None:
+    """The cached build of this key when it made every variant asked for, else None."""
+    cached = parse(BuildOutput, cache.get_build(key))
+    if cached is None or cached.error is not None or not set(variants) <= set(cached.variants):  # type: ignore[attr-defined]
+        return None
+    return cached  # type: ignore[return-value]
+
+
 def build_one(cand: Any, key: str, config: SweepConfig, task: PreparedTask, headroom: float,
               cache: Cache) -> BuildOutput:  # fmt: skip
     from archbench.measure.runner import run_child
 
-    cached = parse(BuildOutput, cache.get_build(key))
     wanted = list(cand.variants)
+    if (reused := reusable_build(cache, key, wanted)) is not None:
+        return reused
+    cached = parse(BuildOutput, cache.get_build(key))
     if cached is not None and cached.error is None:
-        if set(wanted) <= set(cached.variants):  # type: ignore[attr-defined]
-            return cached  # type: ignore[return-value]
         # The key leaves the variants out (one training serves them all), but this build made fewer than
         # asked for now (a search over variants): build again for both sets, so neither is lost.
         wanted = list(dict.fromkeys([*cached.variants, *wanted]))  # type: ignore[attr-defined]

@@ -95,7 +95,13 @@ def test_front_and_files(first_run):
 
 def test_second_unchanged_run_is_served_from_cache(first_run):
     root, cands, prof, first = first_run
-    again = run(cands, [prof], root / "results", root / "cache", run_id="r2")
+    config = load_sweep_config(cands)
+    sweep = Sweep(config, [load_profile(prof)], root / "results", Cache(root / "cache"), run_id="r2")
+    labels = []
+    sweep.progress = lambda phase, done, total, label: labels.append((phase, label))
+    again = sweep.run()
+    builds = [label for phase, label in labels if phase == "build" and label]
+    assert builds and all(label.endswith(" (cached)") for label in builds)  # the log says why it took no time
     tiny = [r for r in again.results if r.profile == "tiny"]
     assert tiny and all(r.meta["cached"] for r in tiny)
     before = {r.key: r.latency_samples_ms for r in first.results if r.profile == "tiny"}

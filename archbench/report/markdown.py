@@ -106,9 +106,10 @@ def _unordered_lines(results: list[Result], profile: HardwareProfile, y_true: Se
     if not pairs:
         return []
     members = sorted({label(r) for pair in pairs for r in pair if r.on_front})
+    n_pairs = f"{len(pairs)} pair{'s' if len(pairs) != 1 else ''}"
     out = ["", f"{len(members)} front member{'s' if len(members) != 1 else ''} could not be ordered by latency "
-           "(their confidence intervals overlap, even after racing: raise `measure.max_seconds` or "
-           "`max_samples` to tighten them):"]  # fmt: skip
+           f"against a result that may beat them ({n_pairs} below; their confidence intervals overlap, even "
+           "after racing: raise `measure.max_seconds` or `max_samples` to tighten them):"]  # fmt: skip
     out += [f"- {_md(label(a))} may be faster than {_md(label(b))}" for a, b in pairs]
     return out
 

@@ -187,6 +187,13 @@ def front(results: Iterable[Result], profile: str) -> list[Result]:
     return sorted((r for r in results if r.profile == profile and r.on_front), key=lambda r: -(r.accuracy or 0))
 
 
+def undecided_advice(results: Iterable[Result]) -> str:
+    """What would decide an undecided verdict: with repeats, processes that disagree need more processes."""
+    if any(len(r.meta.get("process_bounds_ms") or []) > 1 for r in results):
+        return "more processes or samples, or a looser confidence"
+    return "more samples or a looser confidence"
+
+
 def why_nothing_feasible(results: Iterable[Result], profile: str) -> str:
     """Name the budget that excluded the most candidates on a profile whose front is empty."""
     ours = [r for r in results if r.profile == profile]
@@ -196,7 +203,7 @@ def why_nothing_feasible(results: Iterable[Result], profile: str) -> str:
     broken = Counter(v.budget for r in measured for v in r.verdicts if v.status == "fail")
     undecided = sum(r.feasibility == "undecided" for r in measured)
     if not broken:
-        return f"no feasible result on {profile}: {undecided} undecided (more samples or a looser confidence)"
+        return f"no feasible result on {profile}: {undecided} undecided ({undecided_advice(measured)})"
     budget, count = broken.most_common(1)[0]
     return f"no feasible result on {profile}: {budget} excluded {count} of {len(measured)} measured results"
 

@@ -517,7 +517,9 @@ def test_why_nothing_feasible_when_only_undecided():
     rs = [result("a", p95=9.0, bounds=(8.0, 12.0)), result("b", p95=10.0, bounds=(9.0, 11.0))]
     evaluate(rs, {"edge": p})
     msg = why_nothing_feasible(rs, "edge")
-    assert "2 undecided" in msg
+    assert "2 undecided (more samples or a looser confidence)" in msg
+    rs[0].meta["process_bounds_ms"] = [[8.0, 9.5], [9.6, 12.0]]  # repeats: two processes that disagree
+    assert "(more processes or samples, or a looser confidence)" in why_nothing_feasible(rs, "edge")
 
 
 def test_why_nothing_feasible_ignores_other_profiles():

@@ -8,7 +8,7 @@ from typing import Any
 
 from archbench import fmt
 from archbench.config import HardwareProfile
-from archbench.pareto import front, upstream_accuracy, why_nothing_feasible
+from archbench.pareto import front, undecided_advice, upstream_accuracy, why_nothing_feasible
 from archbench.report.common import (
     broken_budgets,
     budget_line,
@@ -131,7 +131,7 @@ def _profile_section(results: list[Result], name: str, profile: HardwareProfile,
         out += [f"- {_md(label(r))}: {_md('; '.join(broken_budgets(r)))}" for r in infeasible]
     undecided = [r for r in ours if r.feasibility == "undecided"]
     if undecided:
-        out += ["", "Undecided (need more samples or a looser confidence):"]
+        out += ["", f"Undecided (need {undecided_advice(undecided)}):"]
         out += [f"- {_md(label(r))}: {_md('; '.join(open_budgets(r)))}" for r in undecided]
     disturbed = [r for r in ours if r.disturbed]
     if disturbed:

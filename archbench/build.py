@@ -33,7 +33,7 @@ def build_all(candidates: list[Any], config: SweepConfig, task: PreparedTask, pr
     builds: dict[str, BuildOutput] = {}
     for i, cand in enumerate(candidates):
         key = build_key(cand, config, task.fingerprint, versions)
-        reused = reusable_build(cache, key, cand.variants) is not None
+        reused = serves(parse(BuildOutput, cache.get_build(key)), cand.variants)  # for the log; decided in build_one
         progress("build", i, len(candidates), f"{cand.name} (cached)" if reused else cand.name)
         # A concurrent sweep building the same candidate would wipe this build dir: wait, then reuse its build.
         with cache.build_lock(key):
@@ -42,22 +42,19 @@ def build_all(candidates: list[Any], config: SweepConfig, task: PreparedTask, pr
     return builds
 
 
-def reusable_build(cache: Cache, key: str, variants: list[str]) -> BuildOutput | None:
-    """The cached build of this key when it made every variant asked for, else None."""
-    cached = parse(BuildOutput, cache.get_build(key))
-    if cached is None or cached.error is not None or not set(variants) <= set(cached.variants):  # type: ignore[attr-defined]
-        return None
-    return cached  # type: ignore[return-value]
+def serves(cached: Any, variants: list[str]) -> bool:
+    """Whether a cached build (or None) succeeded and made every variant asked for."""
+    return cached is not None and cached.error is None and set(variants) <= set(cached.variants)
 
 
 def build_one(cand: Any, key: str, config: SweepConfig, task: PreparedTask, headroom: float,
               cache: Cache) -> BuildOutput:  # fmt: skip
     from archbench.measure.runner import run_child
 
-    wanted = list(cand.variants)
-    if (reused := reusable_build(cache, key, wanted)) is not None:
-        return reused
     cached = parse(BuildOutput, cache.get_build(key))
+    wanted = list(cand.variants)
+    if serves(cached, wanted):
+        return cached  # type: ignore[return-value]
     if cached is not None and cached.error is None:
         # The key leaves the variants out (one training serves them all), but this build made fewer than
         # asked for now (a search over variants): build again for both sets, so neither is lost.

@@ -77,8 +77,8 @@ def _budget(runs: list[Run], profile: str) -> dict[str, Any]:
 
 def _compare_panel(ax: Any, runs: list[Run], name: str) -> list[tuple[float, float, str]]:
     """One profile: every run's points in its colour (filled feasible, half-filled undecided, hollow
-    infeasible, black edge on the
-    front), the budgets, and an arrow from the first run to each other run for candidates on either front.
+    infeasible, black edge on the front), the budgets, and an arrow from the first run to each other run for
+    candidates on either front.
     Returns the labels to place: (x, y, text) at each arrow's head."""
     from archbench import fmt
     from archbench.report import plotkit

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -52,7 +51,6 @@ def check_budgets(result: Result, profile: HardwareProfile) -> list[BudgetVerdic
         out.append(ceiling_verdict("max_model_mb", result.model_mb, b.max_model_mb))
     if b.min_throughput is not None:
         low, high = result.throughput_interval or (None, None)
-        high = math.inf if low is not None and high is None else high  # unbounded above, stored as null
         basis = result.meta.get("throughput_basis") or ""
         out.append(floor_verdict("min_throughput", result.throughput, b.min_throughput, low, high, basis))
     for name, limit in sorted(b.min_slice_accuracy.items()):

@@ -294,11 +294,11 @@ def test_min_throughput_budget():
 @pytest.mark.parametrize(
     ("interval", "status"),
     [([1100.0, 1300.0], "pass"), ([700.0, 900.0], "fail"), ([900.0, 1300.0], "undecided"),
-     ([950.0, None], "undecided")],
+     ([950.0, math.inf], "undecided")],
 )
 def test_min_throughput_is_decided_on_its_interval(interval, status):
-    """The point estimate (1,050/s) clears 1,000/s in every case; only the interval decides. A null upper
-    end is how JSON stores an unbounded one: it can never show a fail."""
+    """The point estimate (1,050/s) clears 1,000/s in every case; only the interval decides. An unbounded
+    upper end (stored as null in JSON, read back as inf) can never show a fail."""
     r = result(throughput=1050.0, throughput_interval=interval, meta={"throughput_basis": "10 groups of calls"})
     v = only(check_budgets(r, profile(min_throughput=1000.0)))
     assert v.status == status and "10 groups of calls" in v.detail

@@ -377,6 +377,7 @@ def test_throughput_interval_in_summary_csv_and_json(tmp_path: Path, results, pr
     path = write_result_json(tmp_path, results, profiles, {}, {"run_id": "r1"}, complete=True)
     assert _strict_loads(path.read_text())["results"][0]["throughput_interval"] == [40_000.0, None]
     _, back = read_result_json(path)
+    assert back[0].throughput_interval == [40_000.0, math.inf]
     assert throughput_cell(back[0]).endswith("[40k, inf]")
     with write_csv(tmp_path, results, profiles).open(newline="") as fh:
         rows = {(r["candidate"], r["variant"], r["profile"]): r for r in csv.DictReader(fh)}

@@ -3,11 +3,12 @@ budget: pass when the lower bound clears it, fail when the upper bound does not,
 
 One process times calls back to back and splits them into BATCHES consecutive groups of equal call count
 (the batch-means method of simulation output analysis: groups of many calls are close to independent, so a
-t-interval over their rates is honest where one over single calls, which are correlated, is not). Several
+t-interval over the groups' time per item is honest where one over single calls, which are correlated, is
+not). Several
 processes (`repeats:`) are decided on their process means instead: a process's speed is partly its own
 (code layout, allocator state), and groups inside one process cannot show that spread.
 
-Pure: numpy, and scipy's t quantile (scipy comes with scikit-learn), imported lazily.
+Pure: scipy's t quantile (scipy comes with scikit-learn), imported lazily.
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def throughput_cell(r: Result) -> str:
     if not r.throughput_interval:
         return fmt.si(r.throughput)
     low, high = r.throughput_interval
-    return f"{fmt.si(r.throughput)} [{fmt.si(low)}, {fmt.si(high if high is not None else math.inf)}]"
+    return f"{fmt.si(r.throughput)} [{fmt.si(low)}, {fmt.si(high)}]"
 
 
 def budget_line(profile: HardwareProfile, metric: str = "accuracy") -> str:

@@ -135,6 +135,8 @@ def _result_from_v1(item: Any) -> Result:
             d.lower_ms = -math.inf
         if d.upper_ms is None:
             d.upper_ms = math.inf
+    if result.throughput_interval and result.throughput_interval[1] is None:
+        result.throughput_interval[1] = math.inf
     return result
 
 
